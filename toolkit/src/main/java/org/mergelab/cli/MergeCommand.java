@@ -1,0 +1,74 @@
+package org.mergelab.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.mergelab.merge.Merge;
+import org.mergelab.merge.MergeOptions;
+import org.mergelab.merge.MergePlan;
+import org.mergelab.merge.MergeReport;
+import org.mergelab.io.Checkpoint;
+import org.mergelab.recipe.Recipe;
+
+final class MergeCommand implements Main.Command {
+    @Override
+    public String usage() {
+        return "merge RECIPE.yml OUT_DIR [--dry-run] [--force] [--out-shard-size SIZE] [--threads N] [--quiet]\n"
+                + "       [--no-copy-tokenizer] [--no-write-model-card]";
+    }
+
+    @Override
+    public String summary() {
+        return "Merge models as a mergekit recipe says (the same YAML mergekit-yaml reads).\n"
+                + "Models are local Hugging Face folders: a path, a path relative to the recipe, or a folder name\n"
+                + "under $MERGELAB_MODELS (default ~/.cache/mergelab/models, where `mergelab demo` imports the\n"
+                + "stories260K family). OUT_DIR is written under a temporary name and appears only when complete.\n\n"
+                + "  --dry-run              print the plan (one line per tensor: inputs, parameters) and stop\n"
+                + "  --force                replace an existing OUT_DIR, once the new one is complete\n"
+                + "  --out-shard-size SIZE  largest output shard in bytes, with k/m/b suffixes (default 5B)\n"
+                + "  --threads N            worker threads (default: all cores)\n"
+                + "  --no-copy-tokenizer    do not copy the base model's tokenizer files\n"
+                + "  --no-write-model-card  do not write README.md and mergekit_config.yml\n"
+                + "  --quiet                no progress bar\n\n"
+                + "mergekit-yaml options that mean nothing here: --cuda, --device, --low-cpu-memory, --read-to-gpu,\n"
+                + "--multi-gpu, --gpu-rich, --async-write, --write-threads, --lazy-unpickle, --trust-remote-code.";
+    }
+
+    @Override
+    public int run(List<String> argv, PrintStream out) throws Exception {
+        Args a = Args.parse(argv, Set.of("dry-run", "force", "quiet", "no-copy-tokenizer", "no-write-model-card",
+                "copy-tokenizer", "write-model-card"), Set.of("out-shard-size", "threads"));
+        Path recipePath = Path.of(a.positional(0, "RECIPE.yml"));
+        Recipe recipe = Recipe.load(recipePath);
+        recipe.warnings().forEach(w -> System.err.println("warning: " + w));
+        if (a.flag("dry-run")) {
+            a.expectPositionals(2);
+            MergePlan plan = Merge.plan(recipe);
+            try {
+                out.print(plan.describe());
+            } finally {
+                plan.checkpoints().values().forEach(Checkpoint::close);
+            }
+            return 0;
+        }
+        Path dir = Path.of(a.positional(1, "OUT_DIR"));
+        a.expectPositionals(2);
+        MergeOptions o = MergeOptions.defaults().withOverwrite(a.flag("force"))
+                .withCopyTokenizer(!a.flag("no-copy-tokenizer")).withWriteModelCard(!a.flag("no-write-model-card"));
+        if (a.option("out-shard-size") != null) o = o.withOutShardBytes(MergeOptions.parseSize(a.option("out-shard-size")));
+        if (a.option("threads") != null) o = o.withThreads(Integer.parseInt(a.option("threads")));
+        if (!a.flag("quiet")) o = o.withProgress(new ProgressBar(System.err, "merging"));
+        MergePlan plan = Merge.plan(recipe);
+        plan.warnings().stream().filter(w -> !recipe.warnings().contains(w))
+                .forEach(w -> System.err.println("warning: " + w));
+        MergeReport r;
+        try {
+            r = Merge.run(plan, dir, o);
+        } finally {
+            plan.checkpoints().values().forEach(Checkpoint::close);
+        }
+        out.println(r.summary());
+        return 0;
+    }
+}

@@ -1,0 +1,216 @@
+package org.mergelab.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One safetensors file, opened lazily: the header is read and checked when the file is opened, and each tensor's
+ * bytes are memory-mapped only when that tensor is read. Format: an 8-byte little-endian header length N, N bytes
+ * of JSON ({@code name -> {dtype, shape, data_offsets}} plus optional {@code __metadata__}), then the data region.
+ */
+public final class SafetensorsFile implements Closeable {
+    /** Larger headers are refused: real ones are kilobytes, and a garbage length must not allocate gigabytes. */
+    static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final Map<String, TensorInfo> tensors;
+    private final Map<String, String> metadata;
+
+    private SafetensorsFile(Path path, FileChannel channel, long dataStart,
+                            Map<String, TensorInfo> tensors, Map<String, String> metadata) {
+        this.path = path;
+        this.channel = channel;
+        this.dataStart = dataStart;
+        this.tensors = tensors;
+        this.metadata = metadata;
+    }
+
+    public static SafetensorsFile open(Path path) {
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(path, StandardOpenOption.READ);
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": cannot open safetensors file: " + e.getMessage(), e);
+        }
+        try {
+            return readHeader(path, ch);
+        } catch (RuntimeException e) {
+            closeQuietly(ch);
+            throw e;
+        }
+    }
+
+    private static SafetensorsFile readHeader(Path path, FileChannel ch) {
+        try {
+            long fileSize = ch.size();
+            if (fileSize < 8) {
+                throw new CheckpointException(path + ": not a safetensors file (" + fileSize
+                        + " bytes, shorter than the 8-byte header length)");
+            }
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, lenBuf, 0);
+            long headerLen = lenBuf.flip().getLong();
+            if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
+                throw new CheckpointException(path + ": header length " + Long.toUnsignedString(headerLen)
+                        + " is not plausible (file is " + fileSize + " bytes); not a safetensors file or corrupt");
+            }
+            if (8 + headerLen > fileSize) {
+                throw new CheckpointException(path + ": header claims " + headerLen + " bytes but the file has only "
+                        + (fileSize - 8) + " after the length; the file is truncated");
+            }
+            ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
+            readFully(ch, headerBuf, 8);
+            JsonNode header;
+            try {
+                header = JSON.readTree(new String(headerBuf.array(), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new CheckpointException(path + ": header is not valid JSON: " + e.getMessage(), e);
+            }
+            if (header == null || !header.isObject()) {
+                throw new CheckpointException(path + ": header is not a JSON object");
+            }
+            long dataStart = 8 + headerLen;
+            long dataSize = fileSize - dataStart;
+            Map<String, TensorInfo> tensors = new LinkedHashMap<>();
+            Map<String, String> metadata = new LinkedHashMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String name = e.getKey();
+                if (name.equals("__metadata__")) {
+                    e.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                    continue;
+                }
+                tensors.put(name, parseEntry(path, name, e.getValue(), dataSize));
+            }
+            return new SafetensorsFile(path, ch, dataStart, Collections.unmodifiableMap(tensors),
+                    Collections.unmodifiableMap(metadata));
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": cannot read safetensors header: " + e.getMessage(), e);
+        }
+    }
+
+    private static TensorInfo parseEntry(Path path, String name, JsonNode entry, long dataSize) {
+        String where = path + ": tensor '" + name + "'";
+        JsonNode dt = entry.get("dtype");
+        JsonNode sh = entry.get("shape");
+        JsonNode off = entry.get("data_offsets");
+        if (dt == null || sh == null || off == null || !sh.isArray() || !off.isArray() || off.size() != 2) {
+            throw new CheckpointException(where + ": header entry needs dtype, shape and two data_offsets");
+        }
+        DType dtype;
+        try {
+            dtype = DType.fromSafetensors(dt.asText());
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(where + ": " + e.getMessage());
+        }
+        long[] shape = new long[sh.size()];
+        for (int i = 0; i < shape.length; i++) {
+            if (!sh.get(i).canConvertToLong() || sh.get(i).asLong() < 0) {
+                throw new CheckpointException(where + ": shape " + sh + " has an invalid dimension");
+            }
+            shape[i] = sh.get(i).asLong();
+        }
+        long begin = off.get(0).asLong(-1);
+        long end = off.get(1).asLong(-1);
+        if (begin < 0 || end < begin) {
+            throw new CheckpointException(where + ": data_offsets " + off + " are not an increasing pair");
+        }
+        if (end > dataSize) {
+            throw new CheckpointException(where + ": data_offsets " + off + " reach past the end of the data ("
+                    + dataSize + " bytes); the file is truncated or corrupt");
+        }
+        long expected;
+        try {
+            expected = Math.multiplyExact(TensorInfo.numel(shape), (long) dtype.size());
+        } catch (ArithmeticException e) {
+            throw new CheckpointException(where + ": shape " + sh + " overflows");
+        }
+        if (end - begin != expected) {
+            throw new CheckpointException(where + ": " + dtype + " " + TensorInfo.shapeString(shape) + " needs "
+                    + expected + " bytes but data_offsets " + off + " give " + (end - begin));
+        }
+        return new TensorInfo(name, path, dtype, shape, begin, end);
+    }
+
+    public Path path() { return path; }
+
+    public Map<String, TensorInfo> tensors() { return tensors; }
+
+    public Map<String, String> metadata() { return metadata; }
+
+    public List<String> names() { return new ArrayList<>(tensors.keySet()); }
+
+    public TensorInfo info(String name) {
+        TensorInfo t = tensors.get(name);
+        if (t == null) throw new CheckpointException(path + ": no tensor named '" + name + "'");
+        return t;
+    }
+
+    /** The tensor's raw bytes, memory-mapped, little-endian. */
+    public ByteBuffer map(TensorInfo t) {
+        if (t.byteSize() > Integer.MAX_VALUE) {
+            throw new CheckpointException(path + ": tensor '" + t.name() + "' has " + t.byteSize()
+                    + " bytes; tensors over 2 GiB are not supported yet");
+        }
+        try {
+            return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin(), t.byteSize())
+                    .order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": cannot map tensor '" + t.name() + "': " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads a floating-point tensor into {@code dst[0..numel)}, widening to float32. */
+    public void readFloats(TensorInfo t, float[] dst) {
+        long n = t.numel();
+        if (dst.length < n) {
+            throw new IllegalArgumentException("buffer of " + dst.length + " floats is too small for " + t);
+        }
+        ByteBuffer b = map(t);
+        Conversions.toFloats(b, t.dtype(), dst, (int) n, () -> path + ": tensor '" + t.name() + "'");
+    }
+
+    public Tensor read(String name) {
+        TensorInfo t = info(name);
+        float[] data = new float[Math.toIntExact(t.numel())];
+        readFloats(t, data);
+        return new Tensor(name, t.shape(), data);
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(channel);
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, pos + buf.position());
+            if (n < 0) throw new IOException("unexpected end of file");
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // closing a read-only channel loses nothing
+        }
+    }
+}

@@ -1,0 +1,159 @@
+package org.mergelab.io;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes one safetensors file whose tensors are declared up front. The header (with {@code {"format":"pt"}}
+ * metadata, padded with spaces so the data starts on an 8-byte boundary) is written at creation; each tensor is
+ * then written at its own offset, in any order and from any thread, so a merge can stream results as they finish.
+ */
+public final class SafetensorsWriter implements Closeable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final Map<String, Slot> slots = new LinkedHashMap<>();
+    private final BitSet written = new BitSet();
+
+    private record Slot(int index, TensorSpec spec, long offset) {}
+
+    private SafetensorsWriter(Path path, FileChannel channel, long dataStart, List<TensorSpec> specs, long[] offsets) {
+        this.path = path;
+        this.channel = channel;
+        this.dataStart = dataStart;
+        for (int i = 0; i < specs.size(); i++) {
+            slots.put(specs.get(i).name(), new Slot(i, specs.get(i), offsets[i]));
+        }
+    }
+
+    /** Creates {@code path} (replacing it) and writes the header for {@code specs}, laid out in the given order. */
+    public static SafetensorsWriter create(Path path, List<TensorSpec> specs) throws IOException {
+        return create(path, specs, Map.of("format", "pt"));
+    }
+
+    public static SafetensorsWriter create(Path path, List<TensorSpec> specs, Map<String, String> metadata)
+            throws IOException {
+        ObjectNode header = JSON.createObjectNode();
+        if (!metadata.isEmpty()) {
+            ObjectNode meta = header.putObject("__metadata__");
+            metadata.forEach(meta::put);
+        }
+        long[] offsets = new long[specs.size()];
+        long offset = 0;
+        for (int i = 0; i < specs.size(); i++) {
+            TensorSpec s = specs.get(i);
+            if (header.has(s.name())) throw new IllegalArgumentException("tensor '" + s.name() + "' declared twice");
+            ObjectNode e = header.putObject(s.name());
+            e.put("dtype", s.dtype().safetensorsName());
+            ArrayNode shape = e.putArray("shape");
+            for (long d : s.shape()) shape.add(d);
+            ArrayNode off = e.putArray("data_offsets");
+            offsets[i] = offset;
+            off.add(offset);
+            offset += s.byteSize();
+            off.add(offset);
+        }
+        byte[] json = JSON.writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
+        int padded = (json.length + 7) & ~7;
+        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+        head.putLong(padded).put(json);
+        while (head.hasRemaining()) head.put((byte) ' ');
+        head.flip();
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE, StandardOpenOption.READ);
+        try {
+            while (head.hasRemaining()) ch.write(head, head.position());
+            // Reserve the whole file now so positional writes from several threads never race on its length.
+            if (offset > 0) {
+                ch.write(ByteBuffer.allocate(1), 8L + padded + offset - 1);
+            }
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        return new SafetensorsWriter(path, ch, 8L + padded, specs, offsets);
+    }
+
+    public Path path() { return path; }
+
+    public boolean declares(String name) {
+        return slots.containsKey(name);
+    }
+
+    /** Encodes float32 data as the declared dtype (round to nearest even) and writes it. Thread-safe. */
+    public void write(String name, float[] data) throws IOException {
+        Slot slot = slot(name);
+        TensorSpec s = slot.spec();
+        long n = s.numel();
+        if (data.length < n) {
+            throw new IllegalArgumentException(name + ": expected " + n + " values, got " + data.length);
+        }
+        ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(s.byteSize())).order(ByteOrder.LITTLE_ENDIAN);
+        Conversions.fromFloats(data, (int) n, s.dtype(), buf);
+        writeBytes(slot, buf);
+    }
+
+    /** Writes already-encoded little-endian bytes (for integer tensors, which are copied, never converted). */
+    public void writeRaw(String name, ByteBuffer bytes) throws IOException {
+        Slot slot = slot(name);
+        if (bytes.remaining() != slot.spec().byteSize()) {
+            throw new IllegalArgumentException(name + ": expected " + slot.spec().byteSize() + " bytes, got "
+                    + bytes.remaining());
+        }
+        writeBytes(slot, bytes.duplicate());
+    }
+
+    private Slot slot(String name) {
+        Slot slot = slots.get(name);
+        if (slot == null) throw new IllegalArgumentException(path + ": tensor '" + name + "' was not declared");
+        return slot;
+    }
+
+    private void writeBytes(Slot slot, ByteBuffer buf) throws IOException {
+        long pos = dataStart + slot.offset();
+        buf.position(0);
+        while (buf.hasRemaining()) {
+            pos += channel.write(buf, pos);
+        }
+        synchronized (written) {
+            written.set(slot.index());
+        }
+    }
+
+    /** Tensors declared but not yet written, in declaration order. */
+    public List<String> missing() {
+        synchronized (written) {
+            return slots.values().stream().filter(s -> !written.get(s.index())).map(s -> s.spec().name()).toList();
+        }
+    }
+
+    /** Flushes to disk; fails (naming the tensors) if any declared tensor was never written. */
+    public void finish() throws IOException {
+        List<String> missing = missing();
+        if (!missing.isEmpty()) {
+            throw new IOException(path + ": " + missing.size() + " declared tensors were never written, first "
+                    + missing.get(0));
+        }
+        channel.force(true);
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}

@@ -1,0 +1,267 @@
+package org.mergelab.merge;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.mergelab.Version;
+import org.mergelab.hub.ModelLocator;
+import org.mergelab.io.Checkpoint;
+import org.mergelab.io.DType;
+import org.mergelab.io.Half;
+import org.mergelab.io.Json;
+import org.mergelab.io.OutputFolder;
+import org.mergelab.io.ShardedSafetensorsWriter;
+import org.mergelab.io.Tensor;
+import org.mergelab.io.TensorSpec;
+import org.mergelab.recipe.Recipe;
+
+/**
+ * Runs merges: plan first (every check that needs no tensor data), then stream. Each task reads its input tensors
+ * once, rounds them to the working dtype, merges in float32, rounds the result as mergekit does, and writes it;
+ * tasks run on every core, so peak memory is a few tensors per thread, never the model.
+ *
+ * <pre>{@code
+ * MergeReport r = Merge.run(Recipe.load(Path.of("recipes/stories260K/slerp.yml")), Path.of("out/slerp"));
+ * Map<String, Tensor> w = Merge.inMemory(recipe).tensors();   // for sweeps: nothing touches the disk
+ * }</pre>
+ */
+public final class Merge {
+    /** Files copied from the donor model when the tokenizer is copied (mergekit's list, plus vocab.json). */
+    static final List<String> TOKENIZER_FILES = List.of("tokenizer_config.json", "special_tokens_map.json",
+            "tokenizer.json", "tokenizer.model", "added_tokens.json", "merges.txt", "vocab.json", "chat_template.jinja",
+            "generation_config.json", "chat_template.json");
+
+    private Merge() {}
+
+    /** Plans a recipe, finding its models as {@link ModelLocator#forRecipe} does. */
+    public static MergePlan plan(Recipe recipe) {
+        ModelLocator locator = ModelLocator.forRecipe(recipe.file() == null ? null : recipe.file().toAbsolutePath().getParent());
+        return MergePlanner.plan(recipe, ref -> Checkpoint.open(locator.locate(ref.model(), ref.revision())));
+    }
+
+    public static MergeReport run(Recipe recipe, Path out) throws IOException {
+        return run(recipe, out, MergeOptions.defaults());
+    }
+
+    public static MergeReport run(Recipe recipe, Path out, MergeOptions options) throws IOException {
+        MergePlan plan = plan(recipe);
+        try {
+            return run(plan, out, options);
+        } finally {
+            plan.checkpoints().values().forEach(Checkpoint::close);
+        }
+    }
+
+    /** Executes a plan into {@code out}, which appears only once complete. */
+    public static MergeReport run(MergePlan plan, Path out, MergeOptions options) throws IOException {
+        Path target = out.toAbsolutePath().normalize();
+        for (Checkpoint c : plan.checkpoints().values()) {
+            if (target.startsWith(c.dir()) || c.dir().startsWith(target)) {
+                throw new IOException("output folder " + out + " would overwrite input model " + c.dir());
+            }
+        }
+        List<TensorSpec> specs = plan.tasks().stream().map(MergePlan.Task::spec).toList();
+        try (OutputFolder folder = OutputFolder.create(out, options.overwrite())) {
+            MergeReport report;
+            try (ShardedSafetensorsWriter writer = ShardedSafetensorsWriter.create(folder.dir(), specs,
+                    options.outShardBytes())) {
+                report = execute(plan, options, target, new Sink() {
+                    @Override
+                    public void put(MergePlan.Task t, float[] data) throws IOException {
+                        writer.write(t.outputName(), data);
+                    }
+
+                    @Override
+                    public void putRaw(MergePlan.Task t, ByteBuffer bytes) throws IOException {
+                        writer.writeRaw(t.outputName(), bytes);
+                    }
+                });
+                writer.finish(Map.of("mergelab_version", Version.get()));
+            }
+            Json.write(folder.resolve("config.json"), plan.outConfig());
+            if (options.copyTokenizer()) copyTokenizer(plan.donorCheckpoint().dir(), folder.dir());
+            if (options.writeModelCard()) {
+                Files.writeString(folder.resolve("README.md"), ModelCard.write(plan, target.getFileName().toString()));
+                Files.writeString(folder.resolve("mergekit_config.yml"), plan.recipe().text());
+            }
+            folder.commit();
+            return report;
+        }
+    }
+
+    /** The result of a merge that never touches the disk. */
+    public record InMemory(Map<String, Tensor> tensors, MergePlan plan, MergeReport report) {
+        public Tensor tensor(String name) {
+            Tensor t = tensors.get(name);
+            if (t == null) throw new IllegalArgumentException("the merge produced no tensor " + name);
+            return t;
+        }
+    }
+
+    public static InMemory inMemory(Recipe recipe) {
+        return inMemory(recipe, MergeOptions.defaults());
+    }
+
+    public static InMemory inMemory(Recipe recipe, MergeOptions options) {
+        MergePlan plan = plan(recipe);
+        try {
+            return inMemory(plan, options);
+        } finally {
+            plan.checkpoints().values().forEach(Checkpoint::close);
+        }
+    }
+
+    /** Merges into float32 tensors held in memory (already rounded to each output dtype). */
+    public static InMemory inMemory(MergePlan plan, MergeOptions options) {
+        Map<String, Tensor> out = Collections.synchronizedMap(new LinkedHashMap<>());
+        try {
+            MergeReport report = execute(plan, options, null, new Sink() {
+                @Override
+                public void put(MergePlan.Task t, float[] data) {
+                    float[] copy = java.util.Arrays.copyOf(data, (int) t.numel());
+                    Half.roundInPlace(copy, copy.length, floatDtype(t.outDtype()));
+                    out.put(t.outputName(), new Tensor(t.outputName(), t.shape(), copy));
+                }
+
+                @Override
+                public void putRaw(MergePlan.Task t, ByteBuffer bytes) {
+                    // Integer buffers have no float32 form; in-memory merges leave them out.
+                }
+            });
+            Map<String, Tensor> ordered = new LinkedHashMap<>();
+            for (MergePlan.Task t : plan.tasks()) {
+                if (out.containsKey(t.outputName())) ordered.put(t.outputName(), out.get(t.outputName()));
+            }
+            return new InMemory(Collections.unmodifiableMap(ordered), plan, report);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static DType floatDtype(DType d) {
+        return d == DType.F64 ? DType.F32 : d;
+    }
+
+    interface Sink {
+        void put(MergePlan.Task t, float[] data) throws IOException;
+
+        void putRaw(MergePlan.Task t, ByteBuffer bytes) throws IOException;
+    }
+
+    private static MergeReport execute(MergePlan plan, MergeOptions options, Path output, Sink sink) throws IOException {
+        long start = System.nanoTime();
+        List<MergePlan.Task> tasks = plan.tasks();
+        long bytesTotal = plan.bytesToRead();
+        AtomicInteger done = new AtomicInteger();
+        AtomicLong bytesDone = new AtomicLong();
+        MergeReport.Entry[] entries = new MergeReport.Entry[tasks.size()];
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, options.threads()), r -> {
+            Thread th = new Thread(r, "mergelab-merge");
+            th.setDaemon(true);
+            return th;
+        });
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (MergePlan.Task t : tasks) {
+                futures.add(pool.submit(() -> {
+                    long t0 = System.nanoTime();
+                    long read = runTask(plan.method(), t, sink);
+                    entries[t.index()] = new MergeReport.Entry(t.outputName(), t.layer(), how(plan.method(), t),
+                            t.parameterSummary(), t.outDtype().safetensorsName(), (System.nanoTime() - t0) / 1e6);
+                    options.progress().update(done.incrementAndGet(), tasks.size(), bytesDone.addAndGet(read), bytesTotal);
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    futures.forEach(x -> x.cancel(true));
+                    Throwable c = e.getCause();
+                    if (c instanceof IOException io) throw io;
+                    if (c instanceof RuntimeException re) throw re;
+                    if (c instanceof Error er) throw er;
+                    throw new IOException(c);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("merge interrupted", e);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        return new MergeReport(output, plan.method().name(), List.of(entries), bytesTotal, plan.bytesToWrite(),
+                (System.nanoTime() - start) / 1e9, plan.warnings());
+    }
+
+    private static String how(MergeMethod m, MergePlan.Task t) {
+        return switch (t.kind()) {
+            case MERGE -> m.name();
+            case PASSTHROUGH -> "passthrough";
+            case COPY_BUFFER -> "copy";
+        };
+    }
+
+    /** Runs one task; returns the bytes it read. */
+    private static long runTask(MergeMethod method, MergePlan.Task t, Sink sink) throws IOException {
+        long read = 0;
+        if (t.kind() == MergePlan.Kind.COPY_BUFFER) {
+            ByteBuffer first = null;
+            for (MergePlan.Input in : t.inputs()) {
+                ByteBuffer b = in.checkpoint().readRaw(in.tensorName());
+                read += b.remaining();
+                if (first == null) {
+                    first = b;
+                } else if (!first.equals(b)) {
+                    throw new IOException("non-floating buffer " + t.outputName() + " differs between "
+                            + t.inputs().get(0).model() + " and " + in.model() + "; it cannot be merged");
+                }
+            }
+            sink.putRaw(t, first);
+            return read;
+        }
+        int n = Math.toIntExact(t.numel());
+        List<float[]> data = new ArrayList<>(t.inputs().size());
+        List<String> models = new ArrayList<>();
+        List<Map<String, Object>> perModel = new ArrayList<>();
+        for (MergePlan.Input in : t.inputs()) {
+            float[] x = new float[n];
+            in.checkpoint().readInto(in.tensorName(), x);
+            read += in.info().byteSize();
+            if (in.info().dtype() != t.workDtype()) Half.roundInPlace(x, n, floatDtype(t.workDtype()));
+            data.add(x);
+            models.add(in.model().toString());
+            perModel.add(in.parameters());
+        }
+        float[] result;
+        if (t.kind() == MergePlan.Kind.PASSTHROUGH) {
+            result = data.get(0);
+        } else {
+            result = method.merge(new TensorInputs(t.outputName(), t.shape(), data, models, t.baseIndex(),
+                    t.shared(), perModel));
+            Half.roundInPlace(result, n, floatDtype(t.resultDtype()));
+        }
+        sink.put(t, result);
+        return read;
+    }
+
+    private static void copyTokenizer(Path donor, Path out) throws IOException {
+        for (String f : TOKENIZER_FILES) {
+            Path src = donor.resolve(f);
+            if (Files.isRegularFile(src)) Files.write(out.resolve(f), Files.readAllBytes(src));
+        }
+    }
+}

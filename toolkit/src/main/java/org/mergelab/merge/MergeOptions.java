@@ -1,0 +1,70 @@
+package org.mergelab.merge;
+
+/**
+ * How to run a merge, grouped by concern. The defaults match {@code mergekit-yaml}'s where both have the option.
+ *
+ * @param overwrite       replace an existing output folder (once the new one is complete)
+ * @param outShardBytes   largest output shard, in bytes (mergekit's {@code --out-shard-size}, default 5B)
+ * @param threads         worker threads (default: every core)
+ * @param copyTokenizer   copy the donor's tokenizer files
+ * @param writeModelCard  write README.md and mergekit_config.yml
+ * @param progress        receives progress as tensors finish (may be {@link Progress#NONE})
+ */
+public record MergeOptions(boolean overwrite, long outShardBytes, int threads, boolean copyTokenizer,
+                           boolean writeModelCard, Progress progress) {
+    public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
+
+    public static MergeOptions defaults() {
+        return new MergeOptions(false, DEFAULT_SHARD_BYTES, Runtime.getRuntime().availableProcessors(), true, true,
+                Progress.NONE);
+    }
+
+    public MergeOptions withOverwrite(boolean v) {
+        return new MergeOptions(v, outShardBytes, threads, copyTokenizer, writeModelCard, progress);
+    }
+
+    public MergeOptions withOutShardBytes(long v) {
+        return new MergeOptions(overwrite, v, threads, copyTokenizer, writeModelCard, progress);
+    }
+
+    public MergeOptions withThreads(int v) {
+        return new MergeOptions(overwrite, outShardBytes, Math.max(1, v), copyTokenizer, writeModelCard, progress);
+    }
+
+    public MergeOptions withCopyTokenizer(boolean v) {
+        return new MergeOptions(overwrite, outShardBytes, threads, v, writeModelCard, progress);
+    }
+
+    public MergeOptions withWriteModelCard(boolean v) {
+        return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, v, progress);
+    }
+
+    public MergeOptions withProgress(Progress v) {
+        return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, v);
+    }
+
+    /** Parses mergekit's size syntax: "5B", "500M", "1.5b", "10k" (decimal units), or plain bytes. */
+    public static long parseSize(String s) {
+        String t = s.trim().toLowerCase(java.util.Locale.ROOT);
+        double mult = 1;
+        char last = t.isEmpty() ? ' ' : t.charAt(t.length() - 1);
+        if (last == 'k' || last == 'm' || last == 'b') {
+            mult = last == 'k' ? 1e3 : last == 'm' ? 1e6 : 1e9;
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            double v = Double.parseDouble(t) * mult;
+            if (v < 1) throw new NumberFormatException();
+            return (long) v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + s + "' is not a size (examples: 5B, 500M, 10k)");
+        }
+    }
+
+    /** Receives merge progress; called from worker threads. */
+    public interface Progress {
+        Progress NONE = (done, total, bytesDone, bytesTotal) -> {};
+
+        void update(int tensorsDone, int tensorsTotal, long bytesDone, long bytesTotal);
+    }
+}

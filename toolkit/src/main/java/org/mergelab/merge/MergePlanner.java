@@ -1,0 +1,283 @@
+package org.mergelab.merge;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import org.mergelab.arch.Architecture;
+import org.mergelab.arch.Architectures;
+import org.mergelab.arch.WeightTemplate;
+import org.mergelab.io.Checkpoint;
+import org.mergelab.io.CheckpointException;
+import org.mergelab.io.DType;
+import org.mergelab.io.TensorInfo;
+import org.mergelab.recipe.ModelRef;
+import org.mergelab.recipe.ParamSpec;
+import org.mergelab.recipe.ParameterResolver;
+import org.mergelab.recipe.Recipe;
+import org.mergelab.recipe.RecipeException;
+import org.mergelab.recipe.Setting;
+
+/**
+ * Turns a recipe into a {@link MergePlan}, checking everything that can be checked from headers and configs (method,
+ * models, architectures, layer ranges, parameter types, tensor shapes) before any tensor is read, with mergekit's
+ * rules: one output slice at a time, gradients positioned by {@code t = k/(N-1)} within each slice, tensors outside
+ * the layers at {@code t = 0} in the first (embeddings) or last (norm, head) slice's context.
+ */
+final class MergePlanner {
+    private final Recipe recipe;
+    private final MergeMethod method;
+    private final Function<ModelRef, Checkpoint> open;
+    private final Map<ModelRef, Checkpoint> checkpoints = new LinkedHashMap<>();
+    private final List<String> warnings = new ArrayList<>();
+    private final List<MergePlan.Task> tasks = new ArrayList<>();
+    private Architecture arch;
+    private int outLayer;
+
+    private MergePlanner(Recipe recipe, Function<ModelRef, Checkpoint> open) {
+        this.recipe = recipe;
+        this.open = open;
+        this.method = Methods.byName(recipe.mergeMethod()).orElseThrow(() -> new RecipeException(recipe.where(),
+                recipe.mergeMethodLine(), "unknown merge method '" + recipe.mergeMethod() + "' (known: "
+                + String.join(", ", Methods.names()) + ")"));
+    }
+
+    static MergePlan plan(Recipe recipe, Function<ModelRef, Checkpoint> open) {
+        return new MergePlanner(recipe, open).plan();
+    }
+
+    private MergePlan plan() {
+        warnings.addAll(recipe.warnings());
+        if (recipe.tokenizerSource() != null || recipe.tokenizer() != null) {
+            throw new RecipeException(recipe.where(), 0, "tokenizer merging (tokenizer_source, tokenizer) is not"
+                    + " supported yet; remove it to copy the base model's tokenizer");
+        }
+        if (recipe.modules() != null) {
+            throw new RecipeException(recipe.where(), recipe.modules().get(0).line(),
+                    "modules: (multi-module architectures) is not supported yet");
+        }
+        for (ModelRef m : recipe.referencedModels()) checkpoint(m);
+        ModelRef donor = recipe.baseModel() != null ? recipe.baseModel() : recipe.referencedModels().get(0);
+        Checkpoint donorCk = checkpoint(donor);
+        arch = architectureOf(donor);
+        for (ModelRef m : recipe.referencedModels()) {
+            Architecture a = architectureOf(m);
+            if (!a.equals(arch)) {
+                throw new RecipeException(recipe.where(), recipe.lineOf(m), "model " + m + " is " + a.name()
+                        + " but " + donor + " is " + arch.name() + "; models of different architectures cannot be merged");
+            }
+        }
+        List<Recipe.Slice> slices = recipe.slicesFor(m -> arch.numLayers(checkpoint(m).config()));
+        checkParameters(slices);
+        for (Recipe.Slice s : slices) checkSlice(s);
+
+        Recipe.Slice first = slices.get(0), last = slices.get(slices.size() - 1);
+        for (WeightTemplate w : arch.preWeights()) {
+            planTensor(w, repeat(w, first.sources().size()), first, sourcesOf(first), 0.0, -1);
+        }
+        for (Recipe.Slice s : slices) {
+            int n = s.sources().get(0).length();
+            for (int k = 0; k < n; k++) {
+                double t = n > 1 ? (double) k / (n - 1) : 1.0;
+                List<WeightTemplate> outWeights = arch.layerWeights(outLayer);
+                List<List<WeightTemplate>> inWeights = new ArrayList<>();
+                for (Recipe.SliceSource src : s.sources()) inWeights.add(arch.layerWeights(src.start() + k));
+                for (int w = 0; w < outWeights.size(); w++) {
+                    List<WeightTemplate> ins = new ArrayList<>();
+                    for (List<WeightTemplate> l : inWeights) ins.add(l.get(w));
+                    planTensor(outWeights.get(w), ins, s, sourcesOf(s), t, outLayer);
+                }
+                outLayer++;
+            }
+        }
+        for (WeightTemplate w : arch.postWeights()) {
+            planTensor(w, repeat(w, last.sources().size()), last, sourcesOf(last), 0.0, -1);
+        }
+        return new MergePlan(recipe, method, arch, outConfig(donorCk, slices), donor, donorCk, tasks, warnings,
+                checkpoints);
+    }
+
+    private Checkpoint checkpoint(ModelRef m) {
+        Checkpoint c = checkpoints.get(m);
+        if (c != null) return c;
+        try {
+            c = open.apply(m);
+        } catch (IllegalArgumentException | CheckpointException e) {
+            throw new RecipeException(recipe.where(), recipe.lineOf(m), e.getMessage());
+        }
+        checkpoints.put(m, c);
+        return c;
+    }
+
+    private Architecture architectureOf(ModelRef m) {
+        try {
+            return Architectures.forConfig(checkpoint(m).config());
+        } catch (IllegalArgumentException e) {
+            throw new RecipeException(recipe.where(), recipe.lineOf(m), "model " + m + ": " + e.getMessage());
+        }
+    }
+
+    private void checkParameters(List<Recipe.Slice> slices) {
+        Set<String> known = new HashSet<>();
+        for (ParamSpec p : method.parameters()) {
+            known.add(p.name());
+            ParameterResolver.check(recipe, p, slices);
+        }
+        Map<String, Integer> unknown = new LinkedHashMap<>();
+        List<Map<String, Setting>> all = new ArrayList<>();
+        all.add(recipe.parameters());
+        for (Recipe.Slice s : slices) {
+            all.add(s.parameters());
+            s.sources().forEach(src -> all.add(src.parameters()));
+        }
+        for (Map<String, Setting> m : all) {
+            m.forEach((k, v) -> {
+                if (!known.contains(k)) unknown.putIfAbsent(k, v.line());
+            });
+        }
+        unknown.forEach((k, line) -> warnings.add(recipe.where() + " line " + line + ": '" + k + "' is not a parameter of "
+                + method.name() + " (it takes " + String.join(", ", known.stream().sorted().toList()) + "); ignored"));
+    }
+
+    private void checkSlice(Recipe.Slice s) {
+        int n = s.sources().get(0).length();
+        for (Recipe.SliceSource src : s.sources()) {
+            if (src.length() != n) {
+                throw new RecipeException(recipe.where(), s.line(), "all sources of a slice must have the same number"
+                        + " of layers (" + s.sources().get(0).model() + " has " + n + ", " + src.model() + " has "
+                        + src.length() + ")");
+            }
+            int layers = arch.numLayers(checkpoint(src.model()).config());
+            if (src.end() > layers) {
+                throw new RecipeException(recipe.where(), src.line(), "layer_range [" + src.start() + ", " + src.end()
+                        + "] of " + src.model() + " reaches past its last layer (it has " + layers
+                        + " layers, numbered 0 to " + (layers - 1) + "; the end of the range is exclusive)");
+            }
+        }
+        MergeMethod.Contract c = method.contract();
+        int count = s.sources().size();
+        ModelRef base = recipe.baseModelOf(s);
+        boolean baseIn = base != null && s.sources().stream().anyMatch(src -> src.model().equals(base));
+        if (c.base() == MergeMethod.BasePolicy.REQUIRED && !baseIn) {
+            throw new RecipeException(recipe.where(), base == null ? recipe.mergeMethodLine() : recipe.baseModelLine(),
+                    method.name() + " needs base_model to be one of the models it merges"
+                            + (base == null ? " (no base_model is set)" : " (" + base + " is not among them)"));
+        }
+        if (count < c.minInputs() || count > c.maxInputs()) {
+            String expected = c.minInputs() == c.maxInputs() ? "exactly " + c.minInputs()
+                    : c.maxInputs() == Integer.MAX_VALUE ? "at least " + c.minInputs()
+                    : "between " + c.minInputs() + " and " + c.maxInputs();
+            throw new RecipeException(recipe.where(), s.line(), method.name() + " merges " + expected + " models, but "
+                    + "this " + (recipe.slices() != null ? "slice" : "recipe") + " gives it " + count
+                    + (recipe.slices() == null && recipe.baseModel() != null ? " (base_model included)" : ""));
+        }
+    }
+
+    private static List<ModelRef> sourcesOf(Recipe.Slice s) {
+        return s.sources().stream().map(Recipe.SliceSource::model).toList();
+    }
+
+    private static List<WeightTemplate> repeat(WeightTemplate w, int n) {
+        List<WeightTemplate> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) out.add(w);
+        return out;
+    }
+
+    private void planTensor(WeightTemplate out, List<WeightTemplate> ins, Recipe.Slice slice, List<ModelRef> models,
+                            double t, int layer) {
+        if (out.optional()) {
+            boolean any = false;
+            for (int i = 0; i < models.size(); i++) {
+                Checkpoint ck = checkpoint(models.get(i));
+                WeightTemplate w = ins.get(i);
+                if (ck.has(w.name()) || w.aliases().stream().anyMatch(ck::has)) any = true;
+            }
+            if (!any) return;
+        }
+        ParameterResolver.Scope scope = new ParameterResolver.Scope(recipe, slice, null);
+        ModelRef base = method.contract().base() == MergeMethod.BasePolicy.IGNORED ? null : recipe.baseModelOf(slice);
+        List<MergePlan.Input> inputs = new ArrayList<>();
+        int baseIndex = -1;
+        for (int i = 0; i < models.size(); i++) {
+            ModelRef m = models.get(i);
+            Checkpoint ck = checkpoint(m);
+            String actual = ins.get(i).lookupNames().stream().filter(ck::has).findFirst().orElse(null);
+            if (actual == null) {
+                if (out.optional()) continue;
+                throw new RecipeException(recipe.where(), recipe.lineOf(m), "tensor " + ins.get(i).name()
+                        + " is required but not present in model " + m + " (" + ck.dir() + ")");
+            }
+            Map<String, Object> params = new LinkedHashMap<>();
+            for (ParamSpec p : method.parameters()) {
+                if (!p.perModel() || (!p.includeBase() && m.equals(base))) continue;
+                params.put(p.name(), ParameterResolver.forModel(p, scope, m, ins.get(i).name(), t));
+            }
+            if (m.equals(base)) baseIndex = inputs.size();
+            inputs.add(new MergePlan.Input(m, ck, actual, params));
+        }
+        Map<String, Object> shared = new LinkedHashMap<>();
+        for (ParamSpec p : method.parameters()) {
+            if (!p.perModel()) shared.put(p.name(), ParameterResolver.shared(p, scope, out.name(), t));
+        }
+        long[] shape = inputs.get(0).info().shape();
+        for (MergePlan.Input in : inputs) {
+            if (!Arrays.equals(in.info().shape(), shape)) {
+                StringBuilder sb = new StringBuilder("cannot merge tensor " + out.name() + ": shapes differ (");
+                for (int i = 0; i < inputs.size(); i++) {
+                    sb.append(i > 0 ? ", " : "").append(inputs.get(i).model()).append(' ')
+                            .append(inputs.get(i).info().shapeString());
+                }
+                throw new RecipeException(recipe.where(), recipe.lineOf(in.model()), sb.append(')').toString());
+            }
+        }
+        boolean allFloat = inputs.stream().allMatch(in -> in.info().dtype().isFloating());
+        MergePlan.Kind kind = MergePlan.Kind.MERGE;
+        if (!allFloat) {
+            kind = MergePlan.Kind.COPY_BUFFER;
+        } else if (out.optional() && inputs.size() < models.size() && inputs.size() == 1
+                && method.optionalPolicy() == MergeMethod.OptionalPolicy.PASSTHROUGH_SINGLETON) {
+            kind = MergePlan.Kind.PASSTHROUGH;
+        } else if (inputs.size() < method.contract().minInputs()
+                || (method.contract().base() == MergeMethod.BasePolicy.REQUIRED && baseIndex < 0)) {
+            throw new RecipeException(recipe.where(), slice.line(), "tensor " + out.name() + " is present in only "
+                    + inputs.size() + " of the models, which " + method.name() + " cannot merge");
+        }
+        DType stored = inputs.get(0).info().dtype();
+        for (MergePlan.Input in : inputs) stored = promote(stored, in.info().dtype());
+        DType work = kind == MergePlan.Kind.COPY_BUFFER ? stored : recipe.dtype() != null ? recipe.dtype() : stored;
+        DType outDtype = kind == MergePlan.Kind.COPY_BUFFER ? stored : recipe.outDtype() != null ? recipe.outDtype() : work;
+        tasks.add(new MergePlan.Task(tasks.size(), out.name(), kind, List.copyOf(inputs), baseIndex, shared, shape,
+                work, work, outDtype, layer, t));
+    }
+
+    /** torch.promote_types for the float types checkpoints use. */
+    static DType promote(DType a, DType b) {
+        if (a == b) return a;
+        if (a == DType.F64 || b == DType.F64) return DType.F64;
+        return DType.F32;
+    }
+
+    private ObjectNode outConfig(Checkpoint donor, List<Recipe.Slice> slices) {
+        ObjectNode cfg = donor.config().deepCopy();
+        DType d = recipe.outDtype() != null ? recipe.outDtype() : recipe.dtype();
+        if (d != null) cfg.put("torch_dtype", d.torchName());
+        if (recipe.slices() != null) {
+            int layers = slices.stream().mapToInt(s -> s.sources().get(0).length()).sum();
+            String[] key = arch.numLayersKey().split("\\.");
+            ObjectNode node = cfg;
+            for (int i = 0; i < key.length - 1; i++) {
+                JsonNode child = node.get(key[i]);
+                if (!(child instanceof ObjectNode o)) break;
+                node = o;
+            }
+            node.put(key[key.length - 1], layers);
+        }
+        return cfg;
+    }
+}
