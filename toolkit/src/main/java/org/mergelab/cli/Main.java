@@ -19,12 +19,13 @@ public final class Main {
     static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
-//TODO         COMMANDS.put("demo", new DemoCommand());
+        COMMANDS.put("demo", new DemoCommand());
         COMMANDS.put("import-llama2c", new ImportLlama2cCommand());
         COMMANDS.put("export-llama2c", new ExportLlama2cCommand());
         COMMANDS.put("merge", new MergeCommand());
-//TODO         COMMANDS.put("compare", new CompareCommand());
-//TODO         COMMANDS.put("notebook", new NotebookCommand());
+        COMMANDS.put("compare", new CompareCommand());
+        COMMANDS.put("notebook", new NotebookCommand());
+        COMMANDS.put("data", new DataCommand());
     }
 
     private Main() {}

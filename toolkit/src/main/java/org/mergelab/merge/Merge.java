@@ -48,7 +48,11 @@ public final class Merge {
 
     /** Plans a recipe, finding its models as {@link ModelLocator#forRecipe} does. */
     public static MergePlan plan(Recipe recipe) {
-        ModelLocator locator = ModelLocator.forRecipe(recipe.file() == null ? null : recipe.file().toAbsolutePath().getParent());
+        return plan(recipe, ModelLocator.forRecipe(recipe.file() == null ? null : recipe.file().toAbsolutePath().getParent()));
+    }
+
+    /** Plans a recipe, finding its models with {@code locator}. */
+    public static MergePlan plan(Recipe recipe, ModelLocator locator) {
         return MergePlanner.plan(recipe, ref -> Checkpoint.open(locator.locate(ref.model(), ref.revision())));
     }
 
