@@ -1,0 +1,148 @@
+package org.mergelab.merge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.TreeSet;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.mergelab.hub.DemoModels;
+import org.mergelab.io.Json;
+import org.mergelab.recipe.ModelRef;
+import org.mergelab.recipe.Recipe;
+import org.mergelab.testing.RawSafetensors;
+import org.mergelab.testing.Reference;
+
+/**
+ * Our merges of the real stories260K family against mergekit 0.1.5's output for the same recipes
+ * (reference/golden, made by src/test/python/make_merge_goldens.py from the very folders DemoModels imports).
+ * Linear merges must be bit-identical.
+ *
+ * <p>SLERP cannot be: mergekit's float32 norms and dot product are summed by torch in SIMD float32 lanes (whose
+ * width depends on the CPU), ours in double, so each tensor's two interpolation coefficients can differ from
+ * mergekit's by a float32 ulp or two (measured: at most about 2 ulps, in most tensors). Rounded to bfloat16 that
+ * almost never shows: every element must be within one bfloat16 ulp and fewer than 0.1% may differ at all. In a
+ * float32 output it shows in most elements, by a few ulps of the terms being summed (more ulps of the result where
+ * {@code ca·a + cb·b} cancels), so there the bound is per element:
+ * {@code |ours - mergekit| <= 8 ulp(|a| + |b|)}, which coefficients within 2 ulps and the roundings of
+ * {@code ca·a + cb·b} in both programs cannot exceed (2 ulps of the coefficients give at most 4 ulp(S) with
+ * {@code S = |ca·a| + |cb·b| <= |a| + |b|}, as |ca|, |cb| <= 1; each program's three roundings add at most 1.5).
+ */
+class MergeConformanceTest {
+    /** bfloat16 SLERP: at most this fraction of all elements may differ (each by at most one ulp). */
+    static final double SLERP_MISMATCH_BUDGET = 0.001;
+    /** float32 SLERP: per-element bound on the difference, in float32 ulps of |a| + |b|. */
+    static final double SLERP_F32_ULPS_OF_TERMS = 8;
+
+    @TempDir
+    static Path home;
+
+    @BeforeAll
+    static void importFamily() {
+        for (String name : DemoModels.FAMILY) DemoModels.ensure(name, home.resolve("models"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "slerp-shakespeare,  bfloat16, slerp",
+            "linear-shakespeare, float32,  linear",
+            "linear-family4,     bfloat16, linear",
+            "slerp-fables-t03,   float32,  slerp",
+            "seed000-babi,       bfloat16, slerp",
+    })
+    void matchesMergekit(String name, String dtype, String method) throws IOException {
+        Path golden = Reference.file("golden/" + name);
+        String recipeText = Files.readString(golden.resolve("recipe.yml"));
+        // The recipe names models bare; beside the imported models they resolve relative to the recipe's folder.
+        Path recipeFile = home.resolve("models").resolve(name + ".yml");
+        Files.writeString(recipeFile, recipeText);
+        Path out = home.resolve("out").resolve(name);
+        Recipe recipe = Recipe.load(recipeFile);
+        assertEquals(method, recipe.mergeMethod());
+        Merge.run(recipe, out);
+
+        // Files mergekit also writes: the recipe verbatim, and config.json with the output dtype.
+        assertEquals(recipeText, Files.readString(out.resolve("mergekit_config.yml")), "mergekit_config.yml");
+        JsonNode ours = Json.read(out.resolve("config.json"));
+        JsonNode theirs = Json.read(golden.resolve("config.json"));
+        assertEquals(dtype, ours.path("torch_dtype").asText(), "our torch_dtype");
+        // transformers 5 (which wrote mergekit's config) calls the field "dtype".
+        assertEquals(dtype, theirs.path("dtype").asText(theirs.path("torch_dtype").asText()), "mergekit's dtype");
+        for (String k : List.of("architectures", "model_type", "hidden_size", "intermediate_size", "num_hidden_layers",
+                "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size", "max_position_embeddings",
+                "rms_norm_eps", "tie_word_embeddings", "bos_token_id", "eos_token_id", "hidden_act")) {
+            assertEquals(theirs.get(k), ours.get(k), "config.json " + k);
+        }
+
+        RawSafetensors a = RawSafetensors.read(out.resolve("model.safetensors"));
+        RawSafetensors b = RawSafetensors.read(golden.resolve("model.safetensors"));
+        assertEquals(new TreeSet<>(b.tensors().keySet()), new TreeSet<>(a.tensors().keySet()), "tensor names");
+        String st = dtype.equals("bfloat16") ? "BF16" : "F32";
+        int width = st.equals("BF16") ? 16 : 32;
+        long total = 0, differing = 0, maxUlp = 0;
+        double maxUlpsOfTerms = 0;
+        List<String> report = new ArrayList<>();
+        List<RawSafetensors> inputs = new ArrayList<>();
+        if (method.equals("slerp") && width == 32) {
+            for (ModelRef m : recipe.referencedModels()) {
+                inputs.add(RawSafetensors.read(home.resolve("models").resolve(m.model()).resolve("model.safetensors")));
+            }
+            assertEquals(2, inputs.size(), "SLERP has two models");
+        }
+        for (RawSafetensors.Entry g : b.tensors().values()) {
+            RawSafetensors.Entry o = a.get(g.name());
+            assertEquals(st, g.dtype(), "golden dtype of " + g.name());
+            assertEquals(st, o.dtype(), "our dtype of " + g.name());
+            assertTrue(Arrays.equals(g.shape(), o.shape()), g.name() + ": shape " + o.shapeString() + " vs mergekit's "
+                    + g.shapeString());
+            int n = g.numel();
+            total += n;
+            if (method.equals("linear")) {
+                if (!o.bytes().equals(g.bytes())) {
+                    int first = 0;
+                    while (o.bits(first) == g.bits(first)) first++;
+                    fail(name + ": " + g.name() + " differs from mergekit at element " + first + ": " + o.get(first)
+                            + " vs " + g.get(first) + " (linear merges must be bit-identical)");
+                }
+                continue;
+            }
+            int here = 0;
+            for (int i = 0; i < n; i++) {
+                long d = RawSafetensors.ulpDistance(o.bits(i), g.bits(i), width);
+                if (d != 0) {
+                    here++;
+                    maxUlp = Math.max(maxUlp, d);
+                    if (width == 32) {
+                        float terms = Math.abs(inputs.get(0).get(g.name()).get(i))
+                                + Math.abs(inputs.get(1).get(g.name()).get(i));
+                        double ulps = Math.abs((double) o.get(i) - g.get(i)) / Math.ulp(terms);
+                        maxUlpsOfTerms = Math.max(maxUlpsOfTerms, ulps);
+                        assertTrue(ulps <= SLERP_F32_ULPS_OF_TERMS, name + ": " + g.name() + "[" + i + "] = " + o.get(i)
+                                + ", mergekit " + g.get(i) + ": " + ulps + " ulps of |a| + |b| = " + terms);
+                    }
+                }
+            }
+            differing += here;
+            if (here > 0) report.add(g.name() + ": " + here + "/" + n);
+        }
+        System.out.printf("%s: %d tensors, %d elements, %d differ from mergekit 0.1.5 (max %d ulp of %s%s)%s%n", name,
+                b.tensors().size(), total, differing, maxUlp, dtype,
+                width == 32 && differing > 0 ? String.format(", max %.2f ulp of |a|+|b|", maxUlpsOfTerms) : "",
+                report.isEmpty() ? "" : " " + report);
+        if (method.equals("slerp") && width == 16) {
+            assertTrue(maxUlp <= 1, name + ": an element differs from mergekit by " + maxUlp + " ulp; " + report);
+            assertTrue(differing < SLERP_MISMATCH_BUDGET * total, name + ": " + differing + " of " + total
+                    + " elements differ from mergekit, over the " + SLERP_MISMATCH_BUDGET + " budget; " + report);
+        }
+    }
+}
