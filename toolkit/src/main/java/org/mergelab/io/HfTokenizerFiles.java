@@ -16,7 +16,9 @@ import java.util.Map;
  * {@code tokenizer.model} (copied), {@code tokenizer_config.json}, {@code special_tokens_map.json} and a
  * {@code tokenizer.json} equal to the one transformers' converter derives from the same model: vocabulary in id
  * order; merges for every piece that splits into two known pieces, ordered by the merged piece's id, then by the
- * lengths of the two halves; Metaspace pre-tokenisation; byte-fallback decoding; BOS prepended.
+ * lengths of the two halves; Metaspace pre-tokenisation; byte-fallback decoding; BOS prepended. Unlike
+ * transformers' conversion it also reproduces SentencePiece's {@code remove_extra_whitespaces}, so the
+ * {@code tokenizers} library encodes every text exactly as SentencePiece does.
  */
 public final class HfTokenizerFiles {
     private HfTokenizerFiles() {}
@@ -98,11 +100,26 @@ public final class HfTokenizerFiles {
             t.put("normalized", false);
             t.put("special", sp.pieces().get(id).type() != SentencePieceModel.PieceType.USER_DEFINED);
         }
-        root.putNull("normalizer");
+        String prepend = sp.addDummyPrefix() ? "first" : "never";
+        if (sp.removeExtraWhitespaces()) {
+            // SentencePiece drops leading and trailing spaces and collapses runs of them before encoding; without
+            // this normalizer the tokenizers library would emit extra "▁" pieces (transformers' own conversion
+            // has that flaw). Once the normalizer may remove the first character, Metaspace's "first" no longer
+            // adds the dummy prefix, so "always" takes its place.
+            ObjectNode norm = root.putObject("normalizer");
+            norm.put("type", "Sequence");
+            ArrayNode steps = norm.putArray("normalizers");
+            replace(steps, " {2,}", " ");
+            replace(steps, "\\A ", "");
+            replace(steps, " \\z", "");
+            if (sp.addDummyPrefix()) prepend = "always";
+        } else {
+            root.putNull("normalizer");
+        }
         ObjectNode pre = root.putObject("pre_tokenizer");
         pre.put("type", "Metaspace");
         pre.put("replacement", "\u2581");
-        pre.put("prepend_scheme", sp.addDummyPrefix() ? "first" : "never");
+        pre.put("prepend_scheme", prepend);
         pre.put("split", false);
 
         String bos = sp.piece(sp.bosId());
@@ -179,6 +196,13 @@ public final class HfTokenizerFiles {
         List<String[]> out = new ArrayList<>(all.size());
         for (Merge m : all) out.add(new String[] {m.left(), m.right()});
         return out;
+    }
+
+    private static void replace(ArrayNode steps, String regex, String content) {
+        ObjectNode r = steps.addObject();
+        r.put("type", "Replace");
+        r.putObject("pattern").put("Regex", regex);
+        r.put("content", content);
     }
 
     private static void special(ArrayNode seq, String token, int typeId) {

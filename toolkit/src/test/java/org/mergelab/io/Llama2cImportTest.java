@@ -292,8 +292,12 @@ class Llama2cImportTest {
 
     /**
      * Our tokenizer.json against the one transformers 5 derives from tok512.model itself. Vocabulary, merges,
-     * pre-tokenizer, decoder, normalizer, added tokens and every other field must be equal, except two known,
-     * checked differences: (1) post_processor: ours prepends BOS in its template, as Llama 2's own tokenizer.json
+     * decoder, added tokens and every other field must be equal, except three known, checked differences:
+     * (0) normalizer and pre_tokenizer.prepend_scheme: tok512.model has SentencePiece's remove_extra_whitespaces on,
+     * which transformers' conversion drops (1,063 of 26,268 corpus lines then encode differently from SentencePiece,
+     * see reference/tok512-encoding-check.json); ours collapses runs of spaces and strips one leading and one
+     * trailing space, and prepends the dummy "▁" with "always", which leaves 2 hand-made edge cases different;
+     * (1) post_processor: ours prepends BOS in its template, as Llama 2's own tokenizer.json
      * does, so the `tokenizers` library alone adds BOS like SentencePiece-based llama2.c; transformers' saved template
      * is empty because its LlamaTokenizer adds BOS in Python (and rebuilds the pipeline on load). (2) model.unk_token:
      * ours "<unk>", transformers' null; with byte_fallback on and all 256 byte pieces in the vocabulary, BPE never
@@ -306,16 +310,28 @@ class Llama2cImportTest {
         JsonNode om = ours.get("model"), tm = theirs.get("model");
         assertEquals(tm.get("vocab"), om.get("vocab"), "vocab");
         assertEquals(tm.get("merges"), om.get("merges"), "merges (order included)");
-        assertEquals(theirs.get("pre_tokenizer"), ours.get("pre_tokenizer"), "pre_tokenizer");
         assertEquals(theirs.get("decoder"), ours.get("decoder"), "decoder");
         assertEquals(theirs.get("added_tokens"), ours.get("added_tokens"), "added_tokens");
-        assertEquals(theirs.get("normalizer"), ours.get("normalizer"), "normalizer");
+        assertTrue(theirs.get("normalizer").isNull());
+        JsonNode steps = ours.get("normalizer").get("normalizers");
+        assertEquals(3, steps.size());
+        assertEquals(" {2,}", steps.get(0).get("pattern").get("Regex").asText());
+        assertEquals(" ", steps.get(0).get("content").asText());
+        assertEquals("\\A ", steps.get(1).get("pattern").get("Regex").asText());
+        assertEquals(" \\z", steps.get(2).get("pattern").get("Regex").asText());
+        assertEquals("first", theirs.get("pre_tokenizer").get("prepend_scheme").asText());
+        assertEquals("always", ours.get("pre_tokenizer").get("prepend_scheme").asText());
+        JsonNode check = Json.read(Reference.file("tok512-encoding-check.json"));
+        int ourMismatches = 0;
+        for (JsonNode c : check.get("corpora")) ourMismatches += c.get("mismatches_ours").asInt();
+        assertTrue(ourMismatches <= 2, "the tokenizers-library check of our tokenizer.json found " + ourMismatches);
 
         // Everything else, field by field, apart from the two documented differences.
         List<String> differences = new ArrayList<>();
         diff("", ours, theirs, differences);
-        assertEquals(List.of("/model/unk_token", "/post_processor/pair", "/post_processor/single",
-                "/post_processor/special_tokens/<s>"), differences.stream().sorted().toList(), "fields that differ");
+        assertEquals(List.of("/model/unk_token", "/normalizer", "/post_processor/pair", "/post_processor/single",
+                "/post_processor/special_tokens/<s>", "/pre_tokenizer/prepend_scheme"),
+                differences.stream().sorted().toList(), "fields that differ");
 
         assertEquals("<unk>", om.get("unk_token").asText());
         assertTrue(tm.get("unk_token").isNull());
