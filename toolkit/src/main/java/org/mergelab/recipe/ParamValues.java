@@ -33,15 +33,25 @@ final class ParamValues {
         }
     }
 
+    private static final java.util.regex.Pattern DECIMAL = java.util.regex.Pattern.compile(
+            "[+-]?(?:[0-9][0-9_]*(?:\\.[0-9_]*)?|\\.[0-9][0-9_]*)(?:[eE][+-]?[0-9]+)?");
+    private static final java.util.regex.Pattern SPECIAL = java.util.regex.Pattern.compile(
+            "(?i)[+-]?(?:inf|infinity|nan)");
+
     private static Double asDouble(Object value) {
         if (value instanceof Boolean) return null;
         if (value instanceof Number n) return n.doubleValue();
         if (value instanceof String s) {
-            try {
-                return Double.parseDouble(s.trim());
-            } catch (NumberFormatException e) {
-                return null;
+            // Python's float() syntax (what mergekit's validation accepts), not Java's: "2d", "0.5f" and hex floats
+            // are not numbers in a recipe.
+            String t = s.trim();
+            if (DECIMAL.matcher(t).matches()) return Double.parseDouble(t.replace("_", ""));
+            if (SPECIAL.matcher(t).matches()) {
+                String u = t.toLowerCase(java.util.Locale.ROOT);
+                if (u.contains("nan")) return Double.NaN;
+                return u.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
             }
+            return null;
         }
         return null;
     }

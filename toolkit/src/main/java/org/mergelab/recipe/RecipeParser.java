@@ -8,7 +8,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 import org.mergelab.io.DType;
+import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -16,9 +18,13 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeId;
 import org.yaml.snakeyaml.nodes.NodeTuple;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.representer.Representer;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
  * Reads a mergekit recipe from YAML node by node, so that every value keeps its line and every mistake is reported
@@ -53,7 +59,9 @@ final class RecipeParser {
     private Recipe parseText(String text, Path file) {
         Node root;
         try {
-            root = new Yaml(new LoaderOptions()).compose(new java.io.StringReader(text));
+            LoaderOptions options = new LoaderOptions();
+            root = new Yaml(new SafeConstructor(options), new Representer(new DumperOptions()), new DumperOptions(),
+                    options, new PyYamlResolver()).compose(new java.io.StringReader(text));
         } catch (MarkedYAMLException e) {
             int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 0;
             throw new RecipeException(where, line, "YAML syntax error: " + e.getProblem());
@@ -333,7 +341,25 @@ final class RecipeParser {
         return n.getStartMark() == null ? 0 : n.getStartMark().getLine() + 1;
     }
 
-    /** SnakeYAML's own YAML 1.1 scalar rules ("1e-4" stays a string, as in PyYAML). */
+    /**
+     * PyYAML's YAML 1.1 float rule, which mergekit's recipes are read with: a float needs a '.', and an exponent needs
+     * its sign, so "1e-4" and "1.0e4" stay strings. SnakeYAML 2 also reads "1e-4" as a float; without this, such a
+     * value would differ from mergekit wherever a string is kept (model names, filters, string parameters).
+     */
+    private static final class PyYamlResolver extends Resolver {
+        private static final Pattern PY_FLOAT = Pattern.compile("^(?:[-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+][0-9]+)?"
+                + "|\\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\\.[0-9_]*"
+                + "|[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN))$");
+
+        @Override
+        public Tag resolve(NodeId kind, String value, boolean implicit) {
+            Tag tag = super.resolve(kind, value, implicit);
+            if (implicit && Tag.FLOAT.equals(tag) && !PY_FLOAT.matcher(value).matches()) return Tag.STR;
+            return tag;
+        }
+    }
+
+    /** Constructs plain values from nodes whose tags {@link PyYamlResolver} chose. */
     private static final class ScalarValues extends SafeConstructor {
         ScalarValues() {
             super(new LoaderOptions());
