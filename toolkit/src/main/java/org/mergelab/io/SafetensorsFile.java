@@ -25,7 +25,8 @@ import java.util.Map;
 public final class SafetensorsFile implements Closeable {
     /** Larger headers are refused: real ones are kilobytes, and a garbage length must not allocate gigabytes. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final Path path;
     private final FileChannel channel;
@@ -99,10 +100,30 @@ public final class SafetensorsFile implements Closeable {
                 }
                 tensors.put(name, parseEntry(path, name, e.getValue(), dataSize));
             }
+            checkLayout(path, tensors, dataSize);
             return new SafetensorsFile(path, ch, dataStart, Collections.unmodifiableMap(tensors),
                     Collections.unmodifiableMap(metadata));
         } catch (IOException e) {
             throw new CheckpointException(path + ": cannot read safetensors header: " + e.getMessage(), e);
+        }
+    }
+
+    /** Tensors must tile the data region without gaps or overlaps, as the safetensors library itself requires. */
+    private static void checkLayout(Path path, Map<String, TensorInfo> tensors, long dataSize) {
+        List<TensorInfo> byOffset = new ArrayList<>(tensors.values());
+        byOffset.sort(java.util.Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        long expected = 0;
+        for (TensorInfo t : byOffset) {
+            if (t.begin() != expected) {
+                throw new CheckpointException(path + ": tensor '" + t.name() + "' starts at byte " + t.begin()
+                        + " of the data but the previous tensor ends at " + expected
+                        + (t.begin() < expected ? " (the tensors overlap)" : " (a gap)") + "; the header is corrupt");
+            }
+            expected = t.end();
+        }
+        if (expected != dataSize) {
+            throw new CheckpointException(path + ": the tensors cover " + expected + " bytes but the data region has "
+                    + dataSize + (dataSize > expected ? " (trailing bytes)" : ""));
         }
     }
 

@@ -49,7 +49,13 @@ final class MergePlanner {
     }
 
     static MergePlan plan(Recipe recipe, Function<ModelRef, Checkpoint> open) {
-        return new MergePlanner(recipe, open).plan();
+        MergePlanner planner = new MergePlanner(recipe, open);
+        try {
+            return planner.plan();
+        } catch (RuntimeException e) {
+            planner.checkpoints.values().forEach(Checkpoint::close);
+            throw e;
+        }
     }
 
     private MergePlan plan() {

@@ -180,4 +180,27 @@ class SafetensorsCorruptionTest {
                 () -> Checkpoint.open(dir.resolve("nope")));
         assertNames(missing, dir.resolve("nope").toString());
     }
+
+    @Test
+    void gapsOverlapsAndTrailingBytesAreCorruption() throws IOException {
+        // Two F32 [1] tensors whose byte ranges leave a gap, overlap, or do not reach the end of the data.
+        Path gap = CorruptFiles.write(dir.resolve("gap.safetensors"),
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                        + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", new byte[12]);
+        assertNames(openFails(gap), gap.toString(), "'b'", "gap");
+        Path overlap = CorruptFiles.write(dir.resolve("overlap.safetensors"),
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                        + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[8]);
+        assertNames(openFails(overlap), overlap.toString(), "overlap");
+        Path trailing = CorruptFiles.write(dir.resolve("trailing.safetensors"),
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[12]);
+        assertNames(openFails(trailing), trailing.toString(), "trailing bytes");
+    }
+
+    @Test
+    void garbageAfterTheHeaderObject() throws IOException {
+        Path file = CorruptFiles.write(dir.resolve("garbage.safetensors"),
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}} {}", new byte[4]);
+        assertNames(openFails(file), file.toString(), "JSON");
+    }
 }
