@@ -26,6 +26,7 @@ public final class Main {
         COMMANDS.put("compare", new CompareCommand());
         COMMANDS.put("notebook", new NotebookCommand());
         COMMANDS.put("data", new DataCommand());
+        COMMANDS.put("make-test-model", new MakeTestModelCommand());
     }
 
     private Main() {}

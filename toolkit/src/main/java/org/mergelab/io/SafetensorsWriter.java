@@ -108,6 +108,33 @@ public final class SafetensorsWriter implements Closeable {
         writeBytes(slot, buf);
     }
 
+    /**
+     * Encodes and writes part of a tensor: {@code n} values from {@code data} at element {@code offset}. For tensors
+     * too large to hold as one float array; the tensor counts as written once every element has been written
+     * exactly once (the caller's responsibility) and {@link #markWritten} is called.
+     */
+    public void writeChunk(String name, long offset, float[] data, int n) throws IOException {
+        Slot slot = slot(name);
+        TensorSpec s = slot.spec();
+        if (offset < 0 || offset + n > s.numel()) {
+            throw new IllegalArgumentException(name + ": chunk [" + offset + ", " + (offset + n) + ") outside its "
+                    + s.numel() + " elements");
+        }
+        ByteBuffer buf = ByteBuffer.allocate(n * s.dtype().size()).order(ByteOrder.LITTLE_ENDIAN);
+        Conversions.fromFloats(data, n, s.dtype(), buf);
+        long pos = dataStart + slot.offset() + offset * s.dtype().size();
+        buf.position(0);
+        while (buf.hasRemaining()) pos += channel.write(buf, pos);
+    }
+
+    /** Records that a tensor written with {@link #writeChunk} is complete. */
+    public void markWritten(String name) {
+        Slot slot = slot(name);
+        synchronized (written) {
+            written.set(slot.index());
+        }
+    }
+
     /** Writes already-encoded little-endian bytes (for integer tensors, which are copied, never converted). */
     public void writeRaw(String name, ByteBuffer bytes) throws IOException {
         Slot slot = slot(name);

@@ -65,6 +65,14 @@ public final class ShardedSafetensorsWriter implements Closeable {
         shard(name).write(name, data);
     }
 
+    public void writeChunk(String name, long offset, float[] data, int n) throws IOException {
+        shard(name).writeChunk(name, offset, data, n);
+    }
+
+    public void markWritten(String name) {
+        shard(name).markWritten(name);
+    }
+
     public void writeRaw(String name, ByteBuffer bytes) throws IOException {
         shard(name).writeRaw(name, bytes);
     }

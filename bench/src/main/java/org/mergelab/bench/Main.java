@@ -1,0 +1,32 @@
+package org.mergelab.bench;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** {@code bin/bench NAME [ARGS]}: runs one benchmark; every figure is one parsable BENCH line. */
+public final class Main {
+    interface Benchmark {
+        String summary();
+
+        void run(String[] args) throws Exception;
+    }
+
+    static final Map<String, Benchmark> BENCHMARKS = new LinkedHashMap<>();
+
+    static {
+        BENCHMARKS.put("read-floor", new ReadFloor());
+    }
+
+    private Main() {}
+
+    public static void main(String[] argv) throws Exception {
+        if (argv.length == 0 || !BENCHMARKS.containsKey(argv[0])) {
+            System.err.println("usage: bin/bench NAME [ARGS]");
+            BENCHMARKS.forEach((k, v) -> System.err.printf("  %-16s %s%n", k, v.summary()));
+            System.exit(argv.length == 0 ? 2 : 1);
+        }
+        System.out.println("# machine: " + Machine.describe());
+        BENCHMARKS.get(argv[0]).run(Arrays.copyOfRange(argv, 1, argv.length));
+    }
+}
