@@ -103,9 +103,29 @@ public final class SafetensorsWriter implements Closeable {
         if (data.length < n) {
             throw new IllegalArgumentException(name + ": expected " + n + " values, got " + data.length);
         }
-        ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(s.byteSize())).order(ByteOrder.LITTLE_ENDIAN);
-        Conversions.fromFloats(data, (int) n, s.dtype(), buf);
-        writeBytes(slot, buf);
+        encodeAndWrite(slot, 0, data, 0, (int) n);
+        synchronized (written) {
+            written.set(slot.index());
+        }
+    }
+
+    /** Per-thread direct buffer: encoded chunks go straight to the file without an intermediate heap copy. */
+    private static final int WRITE_CHUNK_BYTES = 1 << 22;
+    private static final ThreadLocal<ByteBuffer> SCRATCH =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(WRITE_CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN));
+
+    private void encodeAndWrite(Slot slot, long elementOffset, float[] data, int from, int n) throws IOException {
+        DType dtype = slot.spec().dtype();
+        int perChunk = WRITE_CHUNK_BYTES / dtype.size();
+        ByteBuffer buf = SCRATCH.get();
+        long pos = dataStart + slot.offset() + elementOffset * dtype.size();
+        for (int off = 0; off < n; off += perChunk) {
+            int len = Math.min(perChunk, n - off);
+            buf.clear();
+            Conversions.fromFloats(data, from + off, len, dtype, buf);
+            buf.position(0).limit(len * dtype.size());
+            while (buf.hasRemaining()) pos += channel.write(buf, pos);
+        }
     }
 
     /**
@@ -120,11 +140,7 @@ public final class SafetensorsWriter implements Closeable {
             throw new IllegalArgumentException(name + ": chunk [" + offset + ", " + (offset + n) + ") outside its "
                     + s.numel() + " elements");
         }
-        ByteBuffer buf = ByteBuffer.allocate(n * s.dtype().size()).order(ByteOrder.LITTLE_ENDIAN);
-        Conversions.fromFloats(data, n, s.dtype(), buf);
-        long pos = dataStart + slot.offset() + offset * s.dtype().size();
-        buf.position(0);
-        while (buf.hasRemaining()) pos += channel.write(buf, pos);
+        encodeAndWrite(slot, offset, data, 0, n);
     }
 
     /** Records that a tensor written with {@link #writeChunk} is complete. */

@@ -241,8 +241,9 @@ public final class Merge {
         List<float[]> data = new ArrayList<>(t.inputs().size());
         List<String> models = new ArrayList<>();
         List<Map<String, Object>> perModel = new ArrayList<>();
+        int slot = 0;
         for (MergePlan.Input in : t.inputs()) {
-            float[] x = new float[n];
+            float[] x = BufferPool.get(slot++, n);
             in.checkpoint().readInto(in.tensorName(), x);
             read += in.info().byteSize();
             if (in.info().dtype() != t.workDtype()) Half.roundInPlace(x, n, floatDtype(t.workDtype()));
@@ -255,8 +256,10 @@ public final class Merge {
             result = data.get(0);
         } else {
             result = method.merge(new TensorInputs(t.outputName(), t.shape(), data, models, t.baseIndex(),
-                    t.shared(), perModel));
-            Half.roundInPlace(result, n, floatDtype(t.resultDtype()));
+                    t.shared(), perModel, BufferPool.get(slot, n)));
+            // mergekit returns the working dtype, then casts to out_dtype. When the two agree, the sink's own
+            // rounding to out_dtype is the same single rounding; otherwise both roundings must happen.
+            if (t.resultDtype() != t.outDtype()) Half.roundInPlace(result, n, floatDtype(t.resultDtype()));
         }
         sink.put(t, result);
         return read;

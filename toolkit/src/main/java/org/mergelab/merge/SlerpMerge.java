@@ -41,22 +41,21 @@ public final class SlerpMerge implements MergeMethod {
     public float[] merge(TensorInputs in) {
         float[] a = in.base();
         float[] b = in.tensor(1 - in.baseIndex());
-        return slerp((float) in.sharedDouble("t"), a, b, in.numel());
+        return slerpInto(in.output(), (float) in.sharedDouble("t"), a, b, in.numel());
     }
 
     /** The coefficients (of a, of b) SLERP uses for two tensors, and whether the colinear fallback fired. */
     public record Coefficients(float ofA, float ofB, double cosine, boolean linear) {}
 
     public static Coefficients coefficients(float t, float[] a, float[] b, int n) {
-        double normA = Math.sqrt(Reductions.sumSquares(a, n));
-        double normB = Math.sqrt(Reductions.sumSquares(b, n));
-        // mergekit computes these scalars in float32; the dot product itself is accumulated in double here.
-        float na = (float) normA > EPS ? (float) normA : 1f;
-        float nb = (float) normB > EPS ? (float) normB : 1f;
-        // Normalise element by element in float32 before multiplying, as mergekit does, then sum in double.
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += (double) ((a[i] / na) * (b[i] / nb));
-        float dot = (float) sum;
+        // One pass, accumulated in double: ‖a‖², ‖b‖² and ⟨a, b⟩. mergekit divides each element by the float32
+        // norms before multiplying; the two agree to a float32 ulp or two, below mergekit's own rounding noise.
+        double[] g = Reductions.gram(a, b, n);
+        float normA = (float) Math.sqrt(g[0]), normB = (float) Math.sqrt(g[1]);
+        // mergekit computes these scalars in float32; a norm at or below eps is taken as 1 (a zero tensor).
+        float na = normA > EPS ? normA : 1f;
+        float nb = normB > EPS ? normB : 1f;
+        float dot = (float) (g[2] / ((double) na * (double) nb));
         dot = Math.max(-1f, Math.min(1f, dot));
         boolean linear = Math.abs(dot) > DOT_THRESHOLD;
         if (linear) return new Coefficients(1f - t, t, dot, true);
@@ -67,9 +66,13 @@ public final class SlerpMerge implements MergeMethod {
         return new Coefficients(ofA, ofB, dot, false);
     }
 
+    /** SLERP of {@code a[0..n)} and {@code b[0..n)} into a new array. */
     public static float[] slerp(float t, float[] a, float[] b, int n) {
+        return slerpInto(new float[n], t, a, b, n);
+    }
+
+    static float[] slerpInto(float[] out, float t, float[] a, float[] b, int n) {
         Coefficients c = coefficients(t, a, b, n);
-        float[] out = new float[n];
         float ca = c.ofA(), cb = c.ofB();
         for (int i = 0; i < n; i++) out[i] = ca * a[i] + cb * b[i];
         return out;

@@ -17,9 +17,10 @@ public final class TensorInputs {
     private final Map<String, Object> shared;
     private final List<Map<String, Object>> perModel;
     private final int numel;
+    private final float[] output;
 
     public TensorInputs(String name, long[] shape, List<float[]> data, List<String> models, int baseIndex,
-                        Map<String, Object> shared, List<Map<String, Object>> perModel) {
+                        Map<String, Object> shared, List<Map<String, Object>> perModel, float[] output) {
         this.name = name;
         this.shape = shape;
         this.data = data;
@@ -28,7 +29,21 @@ public final class TensorInputs {
         this.shared = shared;
         this.perModel = perModel;
         this.numel = Math.toIntExact(TensorInfo.numel(shape));
+        if (output.length < numel) throw new IllegalArgumentException(name + ": output buffer too short");
+        this.output = output;
     }
+
+    /** Builds inputs with a fresh output buffer (for direct calls, e.g. from tests). */
+    public TensorInputs(String name, long[] shape, List<float[]> data, List<String> models, int baseIndex,
+                        Map<String, Object> shared, List<Map<String, Object>> perModel) {
+        this(name, shape, data, models, baseIndex, shared, perModel, new float[Math.toIntExact(TensorInfo.numel(shape))]);
+    }
+
+    /**
+     * Where the method writes its result: at least {@link #numel()} long, reused between tensors, so its contents
+     * are stale and every element must be written.
+     */
+    public float[] output() { return output; }
 
     public String name() { return name; }
 

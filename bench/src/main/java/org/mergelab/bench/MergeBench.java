@@ -1,0 +1,186 @@
+package org.mergelab.bench;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.mergelab.hub.TestModels;
+import org.mergelab.io.DType;
+import org.mergelab.recipe.ModelRef;
+import org.mergelab.recipe.Recipe;
+
+/**
+ * A seed recipe on shape-exact random checkpoints: MergeLab against (a) the floor, reading the input files and
+ * writing an output of the same size through the same file system, and (b) Python mergekit 0.1.5 on the same recipe
+ * and files, when it is installed. Both merges run as child processes, sampled for peak private memory.
+ */
+final class MergeBench implements Main.Benchmark {
+    @Override
+    public String summary() {
+        return "--recipe R --shapes NAME [--work DIR] [--repeats N] [--mergekit PATH] [--dtype D]: a recipe on "
+                + "shape-exact models vs the I/O floor and mergekit";
+    }
+
+    @Override
+    public void run(String[] argv) throws Exception {
+        Map<String, String> a = options(argv);
+        Path recipeFile = Path.of(a.get("recipe")).toAbsolutePath();
+        String shapes = a.get("shapes");
+        Path work = Path.of(a.getOrDefault("work", "/tmp/mergelab-bench")).toAbsolutePath();
+        int repeats = Integer.parseInt(a.getOrDefault("repeats", "3"));
+        DType dtype = DType.parse(a.getOrDefault("dtype", "bfloat16"));
+        String mergekit = a.getOrDefault("mergekit", "/work/venv-ref/bin/mergekit-yaml");
+        Path jar = Path.of(System.getProperty("mergelab.toolkit.jar", toolkitJar()));
+
+        Recipe recipe = Recipe.load(recipeFile);
+        Path models = work.resolve("models");
+        List<Path> inputs = new ArrayList<>();
+        int i = 0;
+        for (ModelRef m : recipe.referencedModels()) {
+            Path dir = models.resolve(m.model());
+            if (!Files.isRegularFile(dir.resolve("config.json"))) {
+                System.out.println("# writing " + shapes + "-shaped " + m.model() + " (" + dtype.torchName() + ")");
+                TestModels.write(shapes, dir, dtype, 1, i == 0 ? 0 : 100 + i, 0.1);
+            }
+            inputs.add(dir);
+            i++;
+        }
+        long inBytes = 0;
+        for (Path p : inputs) inBytes += weightBytes(p);
+        long outBytes = weightBytes(inputs.get(0));
+        System.out.printf("# %s on %s shapes: %d input models, %.2f GB read, %.2f GB written%n",
+                recipeFile.getFileName(), shapes, inputs.size(), inBytes / 1e9, outBytes / 1e9);
+
+        Harness.Report report = new Harness.Report();
+        Path out = work.resolve("out");
+        Harness.Figure floor = report.add(Harness.measure("merge.floor.seconds", "s", 1, repeats,
+                () -> Harness.seconds(() -> floor(inputs, work.resolve("floor.bin"), outBytes))));
+        Harness.Figure ours = runChild(report, "merge.mergelab", repeats, List.of("java", "-Djava.awt.headless=true",
+                "-Dmergelab.models=" + models, "-jar", jar.toString(), "merge", recipeFile.toString(), out.toString(),
+                "--force", "--quiet"), models, out);
+        report.add(Harness.ratio("merge.mergelab_over_floor", ours, floor));
+        if (Files.isExecutable(Path.of(mergekit))) {
+            Harness.Figure theirs = runChild(report, "merge.mergekit", repeats, List.of(mergekit, recipeFile.toString(),
+                    out.toString(), "--no-write-model-card", "--quiet"), models, out);
+            report.add(Harness.ratio("merge.mergekit_over_mergelab", theirs, ours));
+        } else {
+            System.out.println("# mergekit not found at " + mergekit + ": that baseline is skipped");
+        }
+        deleteTree(out);
+        Files.deleteIfExists(work.resolve("floor.bin"));
+    }
+
+    /** Runs a merge command {@code repeats} times (after one warm-up) in {@code cwd}, sampling its memory. */
+    private static Harness.Figure runChild(Harness.Report report, String name, int repeats, List<String> cmd, Path cwd,
+                                           Path out) throws Exception {
+        double[] wall = new double[repeats], cpu = new double[repeats], anon = new double[repeats],
+                file = new double[repeats];
+        for (int r = -1; r < repeats; r++) {
+            deleteTree(out);
+            ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile()).redirectErrorStream(true);
+            pb.environment().put("HF_HUB_OFFLINE", "1");
+            pb.environment().put("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2");
+            long t0 = System.nanoTime();
+            Process p = pb.start();
+            Duration cpuTime = Duration.ZERO;
+            ProcessMemory.Peak peak;
+            try (ProcessMemory mem = ProcessMemory.watch(p.pid(), 20)) {
+                Thread drain = new Thread(() -> {
+                    try {
+                        p.getInputStream().transferTo(OutputStream.nullOutputStream());
+                    } catch (IOException ignored) {
+                        // the child exited
+                    }
+                });
+                drain.start();
+                while (p.isAlive()) {
+                    cpuTime = p.info().totalCpuDuration().orElse(cpuTime);
+                    Thread.sleep(20);
+                }
+                drain.join();
+                peak = mem.peak();
+            }
+            double secs = (System.nanoTime() - t0) / 1e9;
+            if (p.exitValue() != 0) throw new IOException(String.join(" ", cmd) + " exited with " + p.exitValue());
+            if (r < 0) continue;
+            wall[r] = secs;
+            cpu[r] = cpuTime.toNanos() / 1e9;
+            anon[r] = peak.rssAnonKb() / 1024.0;
+            file[r] = peak.rssFileKb() / 1024.0;
+        }
+        Harness.Figure f = report.add(Harness.figure(name + ".seconds", "s", wall));
+        report.add(Harness.figure(name + ".cpu_seconds", "s", cpu));
+        report.add(Harness.figure(name + ".peak_rss_anon_mb", "MB", anon));
+        report.add(Harness.figure(name + ".rss_file_at_peak_mb", "MB", file));
+        return f;
+    }
+
+    /** Reads every weight file of the inputs and writes {@code outBytes} to {@code out}, flushed to disk. */
+    static void floor(List<Path> inputs, Path out, long outBytes) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 22);
+        for (Path dir : inputs) {
+            for (Path f : weightFiles(dir)) {
+                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+                    while (ch.read(buf) > 0) buf.clear();
+                }
+            }
+        }
+        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            for (long written = 0; written < outBytes; ) {
+                buf.clear();
+                buf.limit((int) Math.min(buf.capacity(), outBytes - written));
+                written += ch.write(buf);
+            }
+            ch.force(true);
+        }
+    }
+
+    static List<Path> weightFiles(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.toString().endsWith(".safetensors")).sorted().toList();
+        }
+    }
+
+    static long weightBytes(Path dir) throws IOException {
+        long n = 0;
+        for (Path p : weightFiles(dir)) n += Files.size(p);
+        return n;
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
+        }
+    }
+
+    static String toolkitJar() throws IOException {
+        Path home = Path.of(System.getProperty("mergelab.home", "."));
+        try (Stream<Path> s = Files.list(home.resolve("toolkit/target"))) {
+            return s.filter(p -> p.toString().endsWith("-all.jar")).findFirst()
+                    .orElseThrow(() -> new IOException("no toolkit jar: build it first")).toString();
+        }
+    }
+
+    static Map<String, String> options(String[] argv) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i < argv.length; i++) {
+            if (!argv[i].startsWith("--") || i + 1 >= argv.length) {
+                throw new IllegalArgumentException("expected --name value pairs, got " + argv[i]);
+            }
+            m.put(argv[i].substring(2), argv[++i]);
+        }
+        return m;
+    }
+}
