@@ -11,7 +11,19 @@ import java.util.List;
  */
 public record Architecture(String name, String modelType, List<String> classNames, String numLayersKey,
                            List<WeightTemplate> preWeights, List<WeightTemplate> layerWeights,
-                           List<WeightTemplate> postWeights) {
+                           List<WeightTemplate> postWeights, int inferredLayers) {
+
+    /** A known family: the layer count comes from the config. */
+    public Architecture(String name, String modelType, List<String> classNames, String numLayersKey,
+                        List<WeightTemplate> preWeights, List<WeightTemplate> layerWeights,
+                        List<WeightTemplate> postWeights) {
+        this(name, modelType, classNames, numLayersKey, preWeights, layerWeights, postWeights, -1);
+    }
+
+    /** Whether the layout was inferred from tensor names rather than read from a known family's description. */
+    public boolean inferred() {
+        return inferredLayers >= 0;
+    }
 
     public List<WeightTemplate> layerWeights(int layer) {
         return layerWeights.stream().map(w -> w.forLayer(layer)).toList();
@@ -19,6 +31,7 @@ public record Architecture(String name, String modelType, List<String> className
 
     /** The layer count a config declares (dotted keys reach into nested configs, e.g. text_config.num_hidden_layers). */
     public int numLayers(JsonNode config) {
+        if (inferredLayers >= 0) return inferredLayers;
         JsonNode n = config;
         for (String part : numLayersKey.split("\\.")) n = n == null ? null : n.get(part);
         if (n == null || !n.canConvertToInt()) {

@@ -37,6 +37,14 @@ public final class Architectures {
         return matches.stream().filter(a -> a.modelType().equals(modelType)).findFirst().orElse(matches.get(0));
     }
 
+    /** Whether MergeLab has a description for this config's {@code architectures[0]}. */
+    public static boolean isKnown(JsonNode config) {
+        JsonNode names = config.get("architectures");
+        if (names == null || !names.isArray() || names.size() != 1) return false;
+        String cls = names.get(0).asText();
+        return KNOWN.stream().anyMatch(a -> a.classNames().contains(cls));
+    }
+
     public static Architecture byName(String name) {
         return KNOWN.stream().filter(a -> a.name().equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no architecture named " + name));

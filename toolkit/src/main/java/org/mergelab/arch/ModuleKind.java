@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  * What a tensor is for, whatever the family calls it: the labels tables group by and charts draw one line per.
  */
 public enum ModuleKind {
-    ATTN_Q, ATTN_K, ATTN_V, ATTN_O, ATTN_QKV, MLP_GATE, MLP_UP, MLP_DOWN, NORM, EMBED, LM_HEAD, OTHER;
+    ATTN_Q, ATTN_K, ATTN_V, ATTN_O, ATTN_QKV, MLP_GATE, MLP_UP, MLP_GATE_UP, MLP_DOWN, NORM, EMBED, LM_HEAD, OTHER;
 
     private static final Pattern LAYER = Pattern.compile("\\.(\\d+)\\.");
 
@@ -28,6 +28,8 @@ public enum ModuleKind {
             return EMBED;
         }
         if (n.contains("norm") || n.contains(".ln_") || n.contains("ln_f") || n.contains("layernorm")) return NORM;
+        // Fused projections first: "qkv_proj" also contains "v_proj".
+        if (n.contains("qkv") || n.contains("c_attn") || n.contains("query_key_value")) return ATTN_QKV;
         if (n.contains("q_proj") || n.contains(".wq.") || n.contains("query")) return ATTN_Q;
         if (n.contains("k_proj") || n.contains(".wk.") || n.contains(".key")) return ATTN_K;
         if (n.contains("v_proj") || n.contains(".wv.") || n.contains(".value")) return ATTN_V;
@@ -35,7 +37,7 @@ public enum ModuleKind {
                 || n.contains("attn.c_proj") || n.contains("out_proj")) {
             return ATTN_O;
         }
-        if (n.contains("qkv") || n.contains("c_attn")) return ATTN_QKV;
+        if (n.contains("gate_up")) return MLP_GATE_UP;
         if (n.contains("gate_proj") || n.contains(".w1.")) return MLP_GATE;
         if (n.contains("up_proj") || n.contains(".w3.") || n.contains("c_fc") || n.contains("fc1")) return MLP_UP;
         if (n.contains("down_proj") || n.contains(".w2.") || n.contains("mlp.c_proj") || n.contains("fc2")) return MLP_DOWN;

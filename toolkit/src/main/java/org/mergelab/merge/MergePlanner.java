@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.function.Function;
 import org.mergelab.arch.Architecture;
 import org.mergelab.arch.Architectures;
+import org.mergelab.arch.InferredLayout;
 import org.mergelab.arch.WeightTemplate;
 import org.mergelab.io.Checkpoint;
 import org.mergelab.io.CheckpointException;
@@ -71,9 +72,9 @@ final class MergePlanner {
         for (ModelRef m : recipe.referencedModels()) checkpoint(m);
         ModelRef donor = recipe.baseModel() != null ? recipe.baseModel() : recipe.referencedModels().get(0);
         Checkpoint donorCk = checkpoint(donor);
-        arch = architectureOf(donor);
+        arch = Architectures.isKnown(donorCk.config()) ? architectureOf(donor) : inferArchitecture(donorCk);
         for (ModelRef m : recipe.referencedModels()) {
-            Architecture a = architectureOf(m);
+            Architecture a = arch.inferred() ? arch : architectureOf(m);
             if (!a.equals(arch)) {
                 throw new RecipeException(recipe.where(), recipe.lineOf(m), "model " + m + " is " + a.name()
                         + " but " + donor + " is " + arch.name() + "; models of different architectures cannot be merged");
@@ -119,6 +120,22 @@ final class MergePlanner {
         }
         checkpoints.put(m, c);
         return c;
+    }
+
+    /** An architecture MergeLab has no description for: its layout, inferred from every model's tensor names. */
+    private Architecture inferArchitecture(Checkpoint donor) {
+        List<Map<String, long[]>> tensors = new ArrayList<>();
+        for (Checkpoint c : checkpoints.values()) {
+            Map<String, long[]> m = new LinkedHashMap<>();
+            c.infos().forEach((n, info) -> m.put(n, info.shape()));
+            tensors.add(m);
+        }
+        String cls = donor.config().path("architectures").path(0).asText("unknown");
+        Architecture a = InferredLayout.infer(cls, tensors, donor.config());
+        warnings.add("architecture " + cls + " is not described in MergeLab; its layout was inferred from tensor names ("
+                + a.layerWeights().size() + " tensors per layer, " + a.inferredLayers() + " layers, "
+                + a.preWeights().size() + " other tensors)");
+        return a;
     }
 
     private Architecture architectureOf(ModelRef m) {
@@ -273,7 +290,7 @@ final class MergePlanner {
         ObjectNode cfg = donor.config().deepCopy();
         DType d = recipe.outDtype() != null ? recipe.outDtype() : recipe.dtype();
         if (d != null) cfg.put("torch_dtype", d.torchName());
-        if (recipe.slices() != null) {
+        if (recipe.slices() != null && !arch.numLayersKey().isEmpty()) {
             int layers = slices.stream().mapToInt(s -> s.sources().get(0).length()).sum();
             String[] key = arch.numLayersKey().split("\\.");
             ObjectNode node = cfg;
