@@ -1,0 +1,223 @@
+package org.mergelab.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A Hugging Face {@code tokenizer.json} held as its JSON tree, for reading and editing the vocabulary: the model's
+ * vocabulary, its merges and the added tokens. Everything else (normalizer, pre-tokenizer, post-processor, decoder)
+ * is kept exactly as read, so an edited file tokenizes as the original does wherever the vocabulary agrees.
+ * Editing follows the {@code tokenizers} library's own rules, so a file edited here equals the one that library
+ * would save after the same edit.
+ */
+public final class TokenizerJson {
+    /** One entry of {@code added_tokens}: a token matched before the model sees the text. */
+    public record AddedToken(int id, String content, boolean singleWord, boolean lstrip, boolean rstrip,
+                             boolean normalized, boolean special) {
+        /** A token added by content alone, as {@code tokenizer.add_tokens("text")} does: normalized, not special. */
+        public static AddedToken plain(String content) {
+            return new AddedToken(-1, content, false, false, false, true, false);
+        }
+
+        public AddedToken withId(int newId) {
+            return new AddedToken(newId, content, singleWord, lstrip, rstrip, normalized, special);
+        }
+
+        /** Same content and flags, whatever the ids. */
+        public boolean sameAs(AddedToken o) {
+            return withId(0).equals(o.withId(0));
+        }
+
+        ObjectNode toJson() {
+            ObjectNode t = Json.object();
+            t.put("id", id);
+            t.put("content", content);
+            t.put("single_word", singleWord);
+            t.put("lstrip", lstrip);
+            t.put("rstrip", rstrip);
+            t.put("normalized", normalized);
+            t.put("special", special);
+            return t;
+        }
+
+        static AddedToken fromJson(JsonNode t) {
+            return new AddedToken(t.path("id").asInt(), t.path("content").asText(), t.path("single_word").asBoolean(false),
+                    t.path("lstrip").asBoolean(false), t.path("rstrip").asBoolean(false),
+                    t.path("normalized").asBoolean(!t.path("special").asBoolean(false)), t.path("special").asBoolean(false));
+        }
+    }
+
+    private final String where;
+    private final ObjectNode root;
+
+    private TokenizerJson(String where, ObjectNode root) {
+        this.where = where;
+        this.root = root;
+        JsonNode model = root.get("model");
+        if (!(model instanceof ObjectNode) || !(model.get("vocab") instanceof ObjectNode
+                || model.get("vocab") instanceof ArrayNode)) {
+            throw new CheckpointException(where + ": not a tokenizer.json (no model.vocab)");
+        }
+    }
+
+    public static TokenizerJson read(Path file) {
+        try {
+            JsonNode n = Json.read(file);
+            if (!(n instanceof ObjectNode o)) throw new CheckpointException(file + ": not a JSON object");
+            return new TokenizerJson(file.toString(), o);
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": cannot read tokenizer.json: " + e.getMessage());
+        }
+    }
+
+    /** Wraps a tree (not copied); {@code where} names it in messages. */
+    public static TokenizerJson of(String where, ObjectNode root) {
+        return new TokenizerJson(where, root);
+    }
+
+    public TokenizerJson copy() {
+        return new TokenizerJson(where, root.deepCopy());
+    }
+
+    public String where() { return where; }
+
+    /** The tree, for writing; edits go through this class. */
+    public ObjectNode json() { return root; }
+
+    /** "BPE", "Unigram", "WordPiece", "WordLevel". */
+    public String modelType() {
+        return root.path("model").path("type").asText("");
+    }
+
+    /** The model's own vocabulary, token to id, in file order (for Unigram, a piece's id is its position). */
+    public Map<String, Integer> modelVocab() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        JsonNode v = root.path("model").get("vocab");
+        if (v instanceof ObjectNode o) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                out.put(e.getKey(), e.getValue().asInt());
+            }
+        } else {
+            int i = 0;
+            for (JsonNode piece : v) out.putIfAbsent(piece.get(0).asText(), i++);
+        }
+        return out;
+    }
+
+    public List<AddedToken> addedTokens() {
+        List<AddedToken> out = new ArrayList<>();
+        for (JsonNode t : root.path("added_tokens")) out.add(AddedToken.fromJson(t));
+        return out;
+    }
+
+    /** Every token with its id, added tokens included (what transformers' {@code get_vocab()} returns). */
+    public Map<String, Integer> vocab() {
+        Map<String, Integer> out = modelVocab();
+        for (AddedToken t : addedTokens()) out.put(t.content(), t.id());
+        return out;
+    }
+
+    /** Number of distinct tokens, added ones included ({@code len(tokenizer)}). */
+    public int size() {
+        return vocab().size();
+    }
+
+    /**
+     * A copy without the tokens whose id is {@code vocabSize} or more (the model has no embedding row for them):
+     * removed from the vocabulary and the added tokens, and every merge that involves one of them is dropped.
+     * Only BPE vocabularies can be stripped so.
+     */
+    public TokenizerJson withoutIdsFrom(int vocabSize) {
+        Set<String> unused = new HashSet<>();
+        vocab().forEach((tok, id) -> { if (id >= vocabSize) unused.add(tok); });
+        if (unused.isEmpty()) return copy();
+        if (!modelType().equals("BPE")) {
+            throw new CheckpointException(where + ": the tokenizer has tokens beyond the model's vocab_size "
+                    + vocabSize + " but is a " + modelType() + " tokenizer; only BPE tokenizers can be stripped of them");
+        }
+        TokenizerJson out = copy();
+        ArrayNode added = Json.MAPPER.createArrayNode();
+        for (AddedToken t : addedTokens()) if (t.id() < vocabSize) added.add(t.toJson());
+        out.root.set("added_tokens", added);
+        ObjectNode model = (ObjectNode) out.root.get("model");
+        ((ObjectNode) model.get("vocab")).remove(unused);
+        JsonNode merges = model.get("merges");
+        if (merges instanceof ArrayNode arr) {
+            ArrayNode kept = Json.MAPPER.createArrayNode();
+            for (JsonNode m : arr) {
+                List<String> parts = mergeParts(m);
+                if (parts.stream().noneMatch(unused::contains)) kept.add(m);
+            }
+            model.set("merges", kept);
+        }
+        return out;
+    }
+
+    private List<String> mergeParts(JsonNode m) {
+        if (m.isTextual() && m.asText().chars().filter(c -> c == ' ').count() == 1) {
+            return List.of(m.asText().split(" ", -1));
+        }
+        if (m.isArray()) {
+            List<String> parts = new ArrayList<>();
+            m.forEach(p -> parts.add(p.asText()));
+            return parts;
+        }
+        throw new CheckpointException(where + ": unexpected merge format " + m);
+    }
+
+    /**
+     * Adds a token as the {@code tokenizers} library does: nothing happens if an identical added token exists;
+     * a token already known (in the vocabulary or among the added tokens) keeps its id and takes the new flags;
+     * a new one gets the next id after the added tokens, or the model vocabulary's size if that is larger.
+     *
+     * @return the token's id
+     */
+    public int addToken(AddedToken token) {
+        List<AddedToken> added = new ArrayList<>(addedTokens());
+        if (token.content().isEmpty()) return -1;
+        for (AddedToken t : added) if (t.sameAs(token)) return t.id();
+        Integer known = null;
+        for (AddedToken t : added) if (t.content().equals(token.content())) known = t.id();
+        if (known == null) known = modelVocab().get(token.content());
+        int id;
+        if (known != null) {
+            id = known;
+        } else {
+            int modelSize = modelVocab().size();
+            int maxAdded = added.stream().mapToInt(AddedToken::id).max().orElse(-1);
+            id = maxAdded < 0 ? modelSize : (maxAdded >= modelSize || modelSize == 0 ? maxAdded + 1 : modelSize);
+        }
+        final int newId = id;
+        added.removeIf(t -> t.id() == newId || t.content().equals(token.content()));
+        added.add(token.withId(id));
+        added.sort(Comparator.comparingInt(AddedToken::id));
+        ArrayNode arr = Json.MAPPER.createArrayNode();
+        for (AddedToken t : added) arr.add(t.toJson());
+        root.set("added_tokens", arr);
+        return id;
+    }
+
+    public void write(Path file) throws IOException {
+        Json.write(file, root);
+    }
+
+    /** The tokens by id (ids without a token are absent). */
+    public Map<Integer, String> byId() {
+        Map<Integer, String> out = new LinkedHashMap<>();
+        vocab().forEach((t, id) -> out.put(id, t));
+        return Collections.unmodifiableMap(out);
+    }
+}
