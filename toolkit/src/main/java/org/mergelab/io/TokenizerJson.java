@@ -137,7 +137,7 @@ public final class TokenizerJson {
 
     /**
      * A copy without the tokens whose id is {@code vocabSize} or more (the model has no embedding row for them):
-     * removed from the vocabulary and the added tokens, and every merge that involves one of them is dropped.
+     * removed from the vocabulary and the added tokens, and every merge that involves or forms one of them is dropped.
      * Only BPE vocabularies can be stripped so.
      */
     public TokenizerJson withoutIdsFrom(int vocabSize) {
@@ -157,9 +157,15 @@ public final class TokenizerJson {
         JsonNode merges = model.get("merges");
         if (merges instanceof ArrayNode arr) {
             ArrayNode kept = Json.MAPPER.createArrayNode();
+            String prefix = model.path("continuing_subword_prefix").isTextual()
+                    ? model.get("continuing_subword_prefix").asText() : "";
             for (JsonNode m : arr) {
                 List<String> parts = mergeParts(m);
-                if (parts.stream().noneMatch(unused::contains)) kept.add(m);
+                // mergekit keeps a merge whose result was removed, which the tokenizers library then refuses to load.
+                String right = parts.get(1);
+                String result = parts.get(0) + (!prefix.isEmpty() && right.startsWith(prefix)
+                        ? right.substring(prefix.length()) : right);
+                if (parts.stream().noneMatch(unused::contains) && !unused.contains(result)) kept.add(m);
             }
             model.set("merges", kept);
         }
