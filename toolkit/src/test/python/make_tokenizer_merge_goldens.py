@@ -12,7 +12,8 @@ What it makes, under toolkit/src/test/resources/reference/tokenizer-merge/:
       bl-chat     bl-base's tokenizer plus special <|im_start|>, <|im_end|>, a chat template, vocab 66
       bl-other    Qwen2, byte-level BPE trained on other text, the same chat template, config vocab_size 72 with
                   64 tokens (embedding rows 64-71 belong to no token, as in Qwen2.5)
-  inputs/<scenario>.yml    the recipes (models named bare, relative to inputs/)
+  inputs/<scenario>.yml    the recipes (models named bare, relative to inputs/), also those mergekit refuses
+                           (ERROR_SCENARIOS; the error it raises is recorded under "errors")
   golden/<scenario>/       mergekit-yaml's output: model.safetensors, config.json, tokenizer.json,
                            tokenizer_config.json, chat_template.jinja and special_tokens_map.json where written
   reference.json           per scenario: mergekit's vocabulary size, added tokens, the tokens the union added

@@ -61,6 +61,11 @@ public final class TokenizerJson {
 
     private final String where;
     private final ObjectNode root;
+    /** Parsed once: the model's vocabulary never changes after reading; added tokens change through addToken. */
+    private Map<String, Integer> modelVocab;
+    private java.util.TreeMap<Integer, AddedToken> added;
+    private Map<String, Integer> addedIdOf;
+    private boolean addedDirty;
 
     private TokenizerJson(String where, ObjectNode root) {
         this.where = where;
@@ -88,13 +93,21 @@ public final class TokenizerJson {
     }
 
     public TokenizerJson copy() {
-        return new TokenizerJson(where, root.deepCopy());
+        return new TokenizerJson(where, json().deepCopy());
     }
 
     public String where() { return where; }
 
     /** The tree, for writing; edits go through this class. */
-    public ObjectNode json() { return root; }
+    public ObjectNode json() {
+        if (addedDirty) {
+            ArrayNode arr = Json.MAPPER.createArrayNode();
+            for (AddedToken t : added.values()) arr.add(t.toJson());
+            root.set("added_tokens", arr);
+            addedDirty = false;
+        }
+        return root;
+    }
 
     /** "BPE", "Unigram", "WordPiece", "WordLevel". */
     public String modelType() {
@@ -103,6 +116,11 @@ public final class TokenizerJson {
 
     /** The model's own vocabulary, token to id, in file order (for Unigram, a piece's id is its position). */
     public Map<String, Integer> modelVocab() {
+        if (modelVocab == null) modelVocab = Collections.unmodifiableMap(readModelVocab());
+        return modelVocab;
+    }
+
+    private Map<String, Integer> readModelVocab() {
         Map<String, Integer> out = new LinkedHashMap<>();
         JsonNode v = root.path("model").get("vocab");
         if (v instanceof ObjectNode o) {
@@ -117,16 +135,28 @@ public final class TokenizerJson {
         return out;
     }
 
+    /** The added tokens, by id. */
     public List<AddedToken> addedTokens() {
-        List<AddedToken> out = new ArrayList<>();
-        for (JsonNode t : root.path("added_tokens")) out.add(AddedToken.fromJson(t));
-        return out;
+        return List.copyOf(added().values());
+    }
+
+    private java.util.TreeMap<Integer, AddedToken> added() {
+        if (added == null) {
+            added = new java.util.TreeMap<>();
+            addedIdOf = new java.util.HashMap<>();
+            for (JsonNode t : root.path("added_tokens")) {
+                AddedToken a = AddedToken.fromJson(t);
+                added.put(a.id(), a);
+                addedIdOf.put(a.content(), a.id());
+            }
+        }
+        return added;
     }
 
     /** Every token with its id, added tokens included (what transformers' {@code get_vocab()} returns). */
     public Map<String, Integer> vocab() {
-        Map<String, Integer> out = modelVocab();
-        for (AddedToken t : addedTokens()) out.put(t.content(), t.id());
+        Map<String, Integer> out = new LinkedHashMap<>(modelVocab());
+        for (AddedToken t : added().values()) out.put(t.content(), t.id());
         return out;
     }
 
@@ -149,14 +179,14 @@ public final class TokenizerJson {
                     + vocabSize + " but is a " + modelType() + " tokenizer; only BPE tokenizers can be stripped of them");
         }
         TokenizerJson out = copy();
-        ArrayNode added = Json.MAPPER.createArrayNode();
-        for (AddedToken t : addedTokens()) if (t.id() < vocabSize) added.add(t.toJson());
-        out.root.set("added_tokens", added);
+        ArrayNode kept = Json.MAPPER.createArrayNode();
+        for (AddedToken t : addedTokens()) if (t.id() < vocabSize) kept.add(t.toJson());
+        out.root.set("added_tokens", kept);
         ObjectNode model = (ObjectNode) out.root.get("model");
         ((ObjectNode) model.get("vocab")).remove(unused);
         JsonNode merges = model.get("merges");
         if (merges instanceof ArrayNode arr) {
-            ArrayNode kept = Json.MAPPER.createArrayNode();
+            ArrayNode keptMerges = Json.MAPPER.createArrayNode();
             String prefix = model.path("continuing_subword_prefix").isTextual()
                     ? model.get("continuing_subword_prefix").asText() : "";
             for (JsonNode m : arr) {
@@ -165,9 +195,9 @@ public final class TokenizerJson {
                 String right = parts.get(1);
                 String result = parts.get(0) + (!prefix.isEmpty() && right.startsWith(prefix)
                         ? right.substring(prefix.length()) : right);
-                if (parts.stream().noneMatch(unused::contains) && !unused.contains(result)) kept.add(m);
+                if (parts.stream().noneMatch(unused::contains) && !unused.contains(result)) keptMerges.add(m);
             }
-            model.set("merges", kept);
+            model.set("merges", keptMerges);
         }
         return out;
     }
@@ -192,32 +222,28 @@ public final class TokenizerJson {
      * @return the token's id
      */
     public int addToken(AddedToken token) {
-        List<AddedToken> added = new ArrayList<>(addedTokens());
         if (token.content().isEmpty()) return -1;
-        for (AddedToken t : added) if (t.sameAs(token)) return t.id();
-        Integer known = null;
-        for (AddedToken t : added) if (t.content().equals(token.content())) known = t.id();
+        java.util.TreeMap<Integer, AddedToken> byId = added();
+        Integer known = addedIdOf.get(token.content());
+        if (known != null && byId.get(known).sameAs(token)) return known;
         if (known == null) known = modelVocab().get(token.content());
         int id;
         if (known != null) {
             id = known;
         } else {
             int modelSize = modelVocab().size();
-            int maxAdded = added.stream().mapToInt(AddedToken::id).max().orElse(-1);
+            int maxAdded = byId.isEmpty() ? -1 : byId.lastKey();
             id = maxAdded < 0 ? modelSize : (maxAdded >= modelSize || modelSize == 0 ? maxAdded + 1 : modelSize);
         }
-        final int newId = id;
-        added.removeIf(t -> t.id() == newId || t.content().equals(token.content()));
-        added.add(token.withId(id));
-        added.sort(Comparator.comparingInt(AddedToken::id));
-        ArrayNode arr = Json.MAPPER.createArrayNode();
-        for (AddedToken t : added) arr.add(t.toJson());
-        root.set("added_tokens", arr);
+        AddedToken replaced = byId.put(id, token.withId(id));
+        if (replaced != null && !replaced.content().equals(token.content())) addedIdOf.remove(replaced.content());
+        addedIdOf.put(token.content(), id);
+        addedDirty = true;
         return id;
     }
 
     public void write(Path file) throws IOException {
-        Json.write(file, root);
+        Json.write(file, json());
     }
 
     /** The tokens by id (ids without a token are absent). */
