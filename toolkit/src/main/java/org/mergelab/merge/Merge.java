@@ -26,6 +26,8 @@ import org.mergelab.io.OutputFolder;
 import org.mergelab.io.ShardedSafetensorsWriter;
 import org.mergelab.io.Tensor;
 import org.mergelab.io.TensorSpec;
+import org.mergelab.merge.vocab.EmbeddingAlignment;
+import org.mergelab.merge.vocab.VocabularyPlan;
 import org.mergelab.recipe.Recipe;
 
 /**
@@ -40,9 +42,7 @@ import org.mergelab.recipe.Recipe;
  */
 public final class Merge {
     /** Files copied from the donor model when the tokenizer is copied (mergekit's list, plus vocab.json). */
-    static final List<String> TOKENIZER_FILES = List.of("tokenizer_config.json", "special_tokens_map.json",
-            "tokenizer.json", "tokenizer.model", "added_tokens.json", "merges.txt", "vocab.json", "chat_template.jinja",
-            "generation_config.json", "chat_template.json");
+    static final List<String> TOKENIZER_FILES = VocabularyPlan.COPIED_FILES;
 
     private Merge() {}
 
@@ -96,7 +96,7 @@ public final class Merge {
                 writer.finish(Map.of("mergelab_version", Version.get()));
             }
             Json.write(folder.resolve("config.json"), plan.outConfig());
-            if (options.copyTokenizer()) copyTokenizer(plan.donorCheckpoint().dir(), folder.dir());
+            plan.vocabulary().writeTokenizer(folder.dir(), plan.donorCheckpoint().dir(), options.copyTokenizer());
             if (options.writeModelCard()) {
                 Files.writeString(folder.resolve("README.md"), ModelCard.write(plan, target.getFileName().toString()));
                 Files.writeString(folder.resolve("mergekit_config.yml"), plan.recipe().text());
@@ -182,7 +182,7 @@ public final class Merge {
             for (MergePlan.Task t : tasks) {
                 futures.add(pool.submit(() -> {
                     long t0 = System.nanoTime();
-                    long read = runTask(plan.method(), t, sink);
+                    long read = runTask(plan.method(), t, plan.vocabulary().alignmentFor(t.outputName()), sink);
                     entries[t.index()] = new MergeReport.Entry(t.outputName(), t.layer(), how(plan.method(), t),
                             t.parameterSummary(), t.outDtype().safetensorsName(), (System.nanoTime() - t0) / 1e6);
                     options.progress().update(done.incrementAndGet(), tasks.size(), bytesDone.addAndGet(read), bytesTotal);
@@ -220,7 +220,8 @@ public final class Merge {
     }
 
     /** Runs one task; returns the bytes it read. */
-    private static long runTask(MergeMethod method, MergePlan.Task t, Sink sink) throws IOException {
+    private static long runTask(MergeMethod method, MergePlan.Task t, EmbeddingAlignment vocabulary, Sink sink)
+            throws IOException {
         long read = 0;
         if (t.kind() == MergePlan.Kind.COPY_BUFFER) {
             ByteBuffer first = null;
@@ -243,14 +244,17 @@ public final class Merge {
         List<Map<String, Object>> perModel = new ArrayList<>();
         int slot = 0;
         for (MergePlan.Input in : t.inputs()) {
-            float[] x = BufferPool.get(slot++, n);
+            int inN = Math.toIntExact(in.info().numel());
+            float[] x = BufferPool.get(slot++, inN);
             in.checkpoint().readInto(in.tensorName(), x);
             read += in.info().byteSize();
-            if (in.info().dtype() != t.workDtype()) Half.roundInPlace(x, n, floatDtype(t.workDtype()));
+            if (in.info().dtype() != t.workDtype()) Half.roundInPlace(x, inN, floatDtype(t.workDtype()));
             data.add(x);
             models.add(in.model().toString());
             perModel.add(in.parameters());
         }
+        // Rows re-indexed to the merged vocabulary before the method sees them, as mergekit's PermutedVocabulary.
+        if (vocabulary != null) data = vocabulary.align(data, t.workDtype());
         float[] result;
         if (t.kind() == MergePlan.Kind.PASSTHROUGH) {
             result = data.get(0);
@@ -263,12 +267,5 @@ public final class Merge {
         }
         sink.put(t, result);
         return read;
-    }
-
-    private static void copyTokenizer(Path donor, Path out) throws IOException {
-        for (String f : TOKENIZER_FILES) {
-            Path src = donor.resolve(f);
-            if (Files.isRegularFile(src)) Files.write(out.resolve(f), Files.readAllBytes(src));
-        }
     }
 }

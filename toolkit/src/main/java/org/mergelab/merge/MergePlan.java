@@ -9,6 +9,7 @@ import org.mergelab.io.Checkpoint;
 import org.mergelab.io.DType;
 import org.mergelab.io.TensorInfo;
 import org.mergelab.io.TensorSpec;
+import org.mergelab.merge.vocab.VocabularyPlan;
 import org.mergelab.recipe.ModelRef;
 import org.mergelab.recipe.Recipe;
 
@@ -85,10 +86,19 @@ public final class MergePlan {
     private final List<Task> tasks;
     private final List<String> warnings;
     private final Map<ModelRef, Checkpoint> checkpoints;
+    private final VocabularyPlan vocabulary;
 
     MergePlan(Recipe recipe, MergeMethod method, Architecture architecture, ObjectNode outConfig, ModelRef donor,
               Checkpoint donorCheckpoint, List<Task> tasks, List<String> warnings,
               Map<ModelRef, Checkpoint> checkpoints) {
+        this(recipe, method, architecture, outConfig, donor, donorCheckpoint, tasks, warnings, checkpoints,
+                VocabularyPlan.none());
+    }
+
+    MergePlan(Recipe recipe, MergeMethod method, Architecture architecture, ObjectNode outConfig, ModelRef donor,
+              Checkpoint donorCheckpoint, List<Task> tasks, List<String> warnings,
+              Map<ModelRef, Checkpoint> checkpoints, VocabularyPlan vocabulary) {
+        this.vocabulary = vocabulary;
         this.recipe = recipe;
         this.method = method;
         this.architecture = architecture;
@@ -120,6 +130,9 @@ public final class MergePlan {
 
     public Map<ModelRef, Checkpoint> checkpoints() { return checkpoints; }
 
+    /** What the tokenizer settings do: the merged vocabulary, the re-indexing of vocabulary tensors, the chat template. */
+    public VocabularyPlan vocabulary() { return vocabulary; }
+
     public long bytesToRead() {
         return tasks.stream().flatMap(t -> t.inputs().stream()).mapToLong(i -> i.info().byteSize()).sum();
     }
@@ -135,6 +148,11 @@ public final class MergePlan {
         sb.append("architecture: ").append(architecture.name()).append("; config from ").append(donor).append('\n');
         sb.append(String.format("%d tensors, %.1f MB to read, %.1f MB to write%n", tasks.size(), bytesToRead() / 1e6,
                 bytesToWrite() / 1e6));
+        if (vocabulary.vocabulary() != null) {
+            sb.append("tokenizer: ").append(vocabulary.settings().source()).append(", ")
+                    .append(vocabulary.vocabulary().size()).append(" tokens, vocabulary axis ")
+                    .append(vocabulary.paddedSize()).append('\n');
+        }
         for (String w : warnings) sb.append("warning: ").append(w).append('\n');
         for (Task t : tasks) {
             StringJoiner ins = new StringJoiner(", ");

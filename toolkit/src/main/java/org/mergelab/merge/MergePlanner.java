@@ -18,12 +18,18 @@ import org.mergelab.io.Checkpoint;
 import org.mergelab.io.CheckpointException;
 import org.mergelab.io.DType;
 import org.mergelab.io.TensorInfo;
+import org.mergelab.io.TokenizerFolder;
+import org.mergelab.merge.vocab.ChatTemplates;
+import org.mergelab.merge.vocab.EmbeddingAlignment;
+import org.mergelab.merge.vocab.OutputVocabulary;
+import org.mergelab.merge.vocab.VocabularyPlan;
 import org.mergelab.recipe.ModelRef;
 import org.mergelab.recipe.ParamSpec;
 import org.mergelab.recipe.ParameterResolver;
 import org.mergelab.recipe.Recipe;
 import org.mergelab.recipe.RecipeException;
 import org.mergelab.recipe.Setting;
+import org.mergelab.recipe.TokenizerSettings;
 
 /**
  * Turns a recipe into a {@link MergePlan}, checking everything that can be checked from headers and configs (method,
@@ -40,6 +46,7 @@ final class MergePlanner {
     private final List<MergePlan.Task> tasks = new ArrayList<>();
     private Architecture arch;
     private int outLayer;
+    private VocabularyPlan vocabulary = VocabularyPlan.none();
 
     private MergePlanner(Recipe recipe, Function<ModelRef, Checkpoint> open) {
         this.recipe = recipe;
@@ -61,10 +68,6 @@ final class MergePlanner {
 
     private MergePlan plan() {
         warnings.addAll(recipe.warnings());
-        if (recipe.tokenizerSource() != null || recipe.tokenizer() != null) {
-            throw new RecipeException(recipe.where(), 0, "tokenizer merging (tokenizer_source, tokenizer) is not"
-                    + " supported yet; remove it to copy the base model's tokenizer");
-        }
         if (recipe.modules() != null) {
             throw new RecipeException(recipe.where(), recipe.modules().get(0).line(),
                     "modules: (multi-module architectures) is not supported yet");
@@ -80,6 +83,7 @@ final class MergePlanner {
                         + " but " + donor + " is " + arch.name() + "; models of different architectures cannot be merged");
             }
         }
+        vocabulary = planVocabulary(donor);
         List<Recipe.Slice> slices = recipe.slicesFor(m -> arch.numLayers(checkpoint(m).config()));
         checkParameters(slices);
         for (Recipe.Slice s : slices) checkSlice(s);
@@ -106,8 +110,8 @@ final class MergePlanner {
         for (WeightTemplate w : arch.postWeights()) {
             planTensor(w, repeat(w, last.sources().size()), last, sourcesOf(last), 0.0, -1);
         }
-        return new MergePlan(recipe, method, arch, outConfig(donorCk, slices), donor, donorCk, tasks, warnings,
-                checkpoints);
+        return new MergePlan(recipe, method, arch, withVocabSize(outConfig(donorCk, slices)), donor, donorCk, tasks,
+                warnings, checkpoints, vocabulary);
     }
 
     private Checkpoint checkpoint(ModelRef m) {
@@ -249,8 +253,10 @@ final class MergePlanner {
             if (!p.perModel()) shared.put(p.name(), ParameterResolver.shared(p, scope, out.name(), t));
         }
         long[] shape = inputs.get(0).info().shape();
+        long[] aligned = alignVocabulary(out, inputs, slice);
+        if (aligned != null) shape = aligned;
         for (MergePlan.Input in : inputs) {
-            if (!Arrays.equals(in.info().shape(), shape)) {
+            if (aligned == null && !Arrays.equals(in.info().shape(), shape)) {
                 StringBuilder sb = new StringBuilder("cannot merge tensor " + out.name() + ": shapes differ (");
                 for (int i = 0; i < inputs.size(); i++) {
                     sb.append(i > 0 ? ", " : "").append(inputs.get(i).model()).append(' ')
@@ -301,6 +307,88 @@ final class MergePlanner {
             }
             node.put(key[key.length - 1], layers);
         }
+        return cfg;
+    }
+
+    // ---- vocabulary: tokenizer_source / tokenizer / chat_template (mergekit's BuildTokenizer, PermutedVocabulary) ----
+
+    private VocabularyPlan planVocabulary(ModelRef donor) {
+        TokenizerSettings settings = recipe.tokenizer();
+        String template = null;
+        if (recipe.chatTemplate() != null) {
+            try {
+                template = ChatTemplates.resolve(recipe.chatTemplate(), this::modelChatTemplates).orElse(null);
+            } catch (IllegalArgumentException e) {
+                throw new RecipeException(recipe.where(), recipe.chatTemplateLine(), e.getMessage());
+            }
+        }
+        if (settings == null) {
+            if (template != null && !TokenizerFolder.exists(checkpoint(donor).dir())) {
+                warnings.add("chat_template is set but " + donor + " has no tokenizer to save it with; it is not saved");
+            }
+            return new VocabularyPlan(null, null, template);
+        }
+        OutputVocabulary built;
+        try {
+            built = OutputVocabulary.build(settings, recipe.baseModel(), recipe.referencedModels(),
+                    m -> TokenizerFolder.read(checkpoint(m).dir()), m -> checkpoint(m).configInt("vocab_size", -1),
+                    warnings);
+        } catch (CheckpointException e) {
+            throw new RecipeException(recipe.where(), settings.line(), "cannot build the merged tokenizer: "
+                    + e.getMessage());
+        }
+        return new VocabularyPlan(settings, built, template);
+    }
+
+    private List<String> modelChatTemplates() {
+        List<String> out = new ArrayList<>();
+        for (ModelRef m : recipe.referencedModels()) {
+            try {
+                out.add(TokenizerFolder.read(checkpoint(m).dir()).chatTemplate());
+            } catch (CheckpointException e) {
+                warnings.add("chat_template auto: cannot read the tokenizer of " + m + " (" + e.getMessage() + ")");
+            }
+        }
+        return out;
+    }
+
+    /**
+     * For a tensor with a vocabulary axis when the vocabulary is rebuilt: plans the re-indexing of its inputs and
+     * returns the output shape; null otherwise. The inputs must agree on every other axis.
+     */
+    private long[] alignVocabulary(WeightTemplate out, List<MergePlan.Input> inputs, Recipe.Slice slice) {
+        if (vocabulary.vocabulary() == null || !out.isEmbedding()) return null;
+        int axis = out.vocabularyAxis();
+        List<long[]> shapes = new ArrayList<>();
+        for (MergePlan.Input in : inputs) {
+            long[] s = in.info().shape();
+            long[] first = inputs.get(0).info().shape();
+            boolean same = s.length == first.length && axis < s.length;
+            for (int d = 0; same && d < s.length; d++) same = d == axis || s[d] == first[d];
+            if (!same) {
+                throw new RecipeException(recipe.where(), recipe.lineOf(in.model()), "cannot merge tensor " + out.name()
+                        + ": apart from the vocabulary axis " + axis + " the shapes must agree, but "
+                        + inputs.get(0).model() + " has " + inputs.get(0).info().shapeString() + " and " + in.model()
+                        + " has " + in.info().shapeString());
+            }
+            shapes.add(s);
+        }
+        try {
+            List<String> notes = new ArrayList<>();
+            EmbeddingAlignment a = EmbeddingAlignment.plan(vocabulary.vocabulary(), vocabulary.settings(),
+                    inputs.stream().map(MergePlan.Input::model).toList(), shapes, axis, recipe.baseModelOf(slice),
+                    notes);
+            for (String n : notes) if (!warnings.contains(n)) warnings.add(n);
+            vocabulary.addAlignment(out.name(), a);
+            return a.outShape();
+        } catch (EmbeddingAlignment.TokenSettingException e) {
+            throw new RecipeException(recipe.where(), e.line(), "tensor " + out.name() + ": " + e.getMessage());
+        }
+    }
+
+    /** The merged vocabulary's (padded) size as the output config's vocab_size. */
+    private ObjectNode withVocabSize(ObjectNode cfg) {
+        if (vocabulary.paddedSize() >= 0) cfg.put("vocab_size", vocabulary.paddedSize());
         return cfg;
     }
 }

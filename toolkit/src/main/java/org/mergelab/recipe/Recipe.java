@@ -44,15 +44,15 @@ public final class Recipe {
     private final List<ModelEntry> models;
     private final List<Slice> slices;
     private final List<Module> modules;
-    private final Object tokenizerSource;
-    private final Map<String, Object> tokenizer;
+    private final TokenizerSettings tokenizer;
     private final String chatTemplate;
+    private final int chatTemplateLine;
     private final List<String> warnings;
 
     Recipe(Path file, String text, String mergeMethod, int mergeMethodLine, ModelRef baseModel, int baseModelLine,
            DType dtype, DType outDtype, Map<String, Setting> parameters, int parametersLine, List<ModelEntry> models,
-           List<Slice> slices, List<Module> modules, Object tokenizerSource, Map<String, Object> tokenizer,
-           String chatTemplate, List<String> warnings) {
+           List<Slice> slices, List<Module> modules, TokenizerSettings tokenizer, String chatTemplate,
+           int chatTemplateLine, List<String> warnings) {
         this.file = file;
         this.text = text;
         this.mergeMethod = mergeMethod;
@@ -66,9 +66,9 @@ public final class Recipe {
         this.models = models;
         this.slices = slices;
         this.modules = modules;
-        this.tokenizerSource = tokenizerSource;
         this.tokenizer = tokenizer;
         this.chatTemplate = chatTemplate;
+        this.chatTemplateLine = chatTemplateLine;
         this.warnings = Collections.unmodifiableList(new ArrayList<>(warnings));
     }
 
@@ -116,12 +116,13 @@ public final class Recipe {
     /** The {@code modules:} entries, or null. */
     public List<Module> modules() { return modules; }
 
-    /** {@code "union"}, {@code "base"}, a {@link ModelRef}, or null. */
-    public Object tokenizerSource() { return tokenizerSource; }
+    /** The output vocabulary ({@code tokenizer_source} or {@code tokenizer:}), or null to copy the donor's tokenizer. */
+    public TokenizerSettings tokenizer() { return tokenizer; }
 
-    public Map<String, Object> tokenizer() { return tokenizer; }
-
+    /** {@code chat_template} as written ({@code auto}, a built-in name or a Jinja template), or null. */
     public String chatTemplate() { return chatTemplate; }
+
+    public int chatTemplateLine() { return chatTemplateLine; }
 
     /** Things the recipe says that MergeLab ignores (unknown keys), each naming its line. */
     public List<String> warnings() { return warnings; }

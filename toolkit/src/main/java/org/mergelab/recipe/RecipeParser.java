@@ -99,28 +99,110 @@ final class RecipeParser {
         List<Recipe.Slice> slices = top.containsKey("slices") ? slices(top.get("slices").getValueNode()) : null;
         List<Recipe.Module> modules = top.containsKey("modules") ? modules(top.get("modules").getValueNode()) : null;
 
-        Object tokenizerSource = null;
-        if (top.containsKey("tokenizer_source")) {
-            String s = string(top.get("tokenizer_source").getValueNode(), "tokenizer_source");
-            tokenizerSource = s.equals("union") || s.equals("base") ? s : modelRef(top.get("tokenizer_source").getValueNode());
+        TokenizerSettings tokenizer = null;
+        if (top.containsKey("tokenizer_source") && !isEmpty(top.get("tokenizer_source").getValueNode())) {
+            Node n = top.get("tokenizer_source").getValueNode();
+            tokenizer = new TokenizerSettings(tokenizerSource(n, "tokenizer_source"), Map.of(), null, line(n));
         }
-        Map<String, Object> tokenizer = null;
-        if (top.containsKey("tokenizer")) {
-            Object t = scalars.plain(top.get("tokenizer").getValueNode());
-            if (!(t instanceof Map<?, ?> m)) {
-                throw new RecipeException(where, line(top.get("tokenizer").getValueNode()), "tokenizer must be a mapping");
-            }
-            @SuppressWarnings("unchecked") Map<String, Object> tm = (Map<String, Object>) m;
-            tokenizer = tm;
-            if (tokenizerSource != null) {
+        if (top.containsKey("tokenizer") && !isEmpty(top.get("tokenizer").getValueNode())) {
+            if (tokenizer != null) {
                 throw new RecipeException(where, line(top.get("tokenizer").getKeyNode()),
-                        "cannot specify both tokenizer_source and tokenizer");
+                        "cannot specify both tokenizer_source (line " + tokenizer.line() + ") and tokenizer");
+            }
+            tokenizer = tokenizerBlock(top.get("tokenizer").getValueNode());
+        }
+        String chatTemplate = null;
+        int chatTemplateLine = 0;
+        if (top.containsKey("chat_template") && !isEmpty(top.get("chat_template").getValueNode())) {
+            chatTemplate = string(top.get("chat_template").getValueNode(), "chat_template");
+            chatTemplateLine = line(top.get("chat_template").getValueNode());
+        }
+        return new Recipe(file, text, mergeMethod, line(method.getValueNode()), base, baseLine, dtype, outDtype,
+                parameters, parametersLine, models, slices, modules, tokenizer, chatTemplate, chatTemplateLine, warnings);
+    }
+
+    // ---- tokenizer_source / tokenizer: (mergekit's TokenizerConfig) ----
+
+    private TokenizerSettings.Source tokenizerSource(Node n, String what) {
+        String s = string(n, what);
+        if (s.equals("union")) return new TokenizerSettings.Union();
+        if (s.equals("base")) return new TokenizerSettings.Base();
+        return new TokenizerSettings.FromModel(modelRef(n));
+    }
+
+    private TokenizerSettings tokenizerBlock(Node node) {
+        Map<String, NodeTuple> e = entries(mapping(node, "tokenizer"));
+        for (Map.Entry<String, NodeTuple> k : e.entrySet()) {
+            if (!Set.of("source", "tokens", "pad_to_multiple_of").contains(k.getKey())) {
+                warn(k.getValue().getKeyNode(), "unknown key '" + k.getKey() + "' in tokenizer is ignored (expected"
+                        + " source, tokens, pad_to_multiple_of)");
             }
         }
-        String chatTemplate = top.containsKey("chat_template")
-                ? string(top.get("chat_template").getValueNode(), "chat_template") : null;
-        return new Recipe(file, text, mergeMethod, line(method.getValueNode()), base, baseLine, dtype, outDtype,
-                parameters, parametersLine, models, slices, modules, tokenizerSource, tokenizer, chatTemplate, warnings);
+        TokenizerSettings.Source source = e.containsKey("source") && !isEmpty(e.get("source").getValueNode())
+                ? tokenizerSource(e.get("source").getValueNode(), "tokenizer source") : new TokenizerSettings.Union();
+        Map<String, TokenizerSettings.TokenSetting> tokens = new java.util.LinkedHashMap<>();
+        if (e.containsKey("tokens") && !isEmpty(e.get("tokens").getValueNode())) {
+            for (Map.Entry<String, NodeTuple> t : entries(mapping(e.get("tokens").getValueNode(), "tokens")).entrySet()) {
+                tokens.put(t.getKey(), tokenSetting(t.getKey(), t.getValue()));
+            }
+        }
+        Integer pad = null;
+        if (e.containsKey("pad_to_multiple_of") && !isEmpty(e.get("pad_to_multiple_of").getValueNode())) {
+            Node p = e.get("pad_to_multiple_of").getValueNode();
+            pad = integer(p, "pad_to_multiple_of");
+            if (pad < 1) throw new RecipeException(where, line(p), "pad_to_multiple_of must be a positive integer");
+        }
+        return new TokenizerSettings(source, java.util.Collections.unmodifiableMap(tokens), pad, line(node));
+    }
+
+    private TokenizerSettings.TokenSetting tokenSetting(String token, NodeTuple t) {
+        Node v = t.getValueNode();
+        int at = line(t.getKeyNode());
+        if (isEmpty(v)) return new TokenizerSettings.TokenSetting(null, false, at);
+        String what = "token '" + token + "'";
+        Map<String, NodeTuple> e = entries(mapping(v, what));
+        checkKeys(e, Set.of("source", "force"), what);
+        boolean force = false;
+        if (e.containsKey("force")) {
+            Object f = scalars.plain(e.get("force").getValueNode());
+            if (!(f instanceof Boolean b)) {
+                throw new RecipeException(where, line(e.get("force").getValueNode()), what + ": force must be true or false");
+            }
+            force = b;
+        }
+        TokenizerSettings.EmbeddingSource source = null;
+        if (e.containsKey("source") && !isEmpty(e.get("source").getValueNode())) {
+            Node s = e.get("source").getValueNode();
+            if (s instanceof MappingNode m && entries(m).containsKey("kind")) {
+                Map<String, NodeTuple> k = entries(m);
+                String kind = string(k.get("kind").getValueNode(), "kind");
+                if (kind.equals("zero")) {
+                    checkKeys(k, Set.of("kind"), what + " source of kind zero");
+                    source = new TokenizerSettings.Zero();
+                } else if (kind.equals("model_token")) {
+                    checkKeys(k, Set.of("kind", "model", "token", "token_id"), what + " source of kind model_token");
+                    if (!k.containsKey("model")) throw new RecipeException(where, line(m), what + ": model_token needs 'model'");
+                    boolean hasToken = k.containsKey("token") && !isEmpty(k.get("token").getValueNode());
+                    boolean hasId = k.containsKey("token_id") && !isEmpty(k.get("token_id").getValueNode());
+                    if (hasToken == hasId) {
+                        throw new RecipeException(where, line(m), what + ": model_token needs exactly one of token and"
+                                + " token_id");
+                    }
+                    source = new TokenizerSettings.ModelToken(modelRef(k.get("model").getValueNode()),
+                            hasToken ? string(k.get("token").getValueNode(), "token") : null,
+                            hasId ? integer(k.get("token_id").getValueNode(), "token_id") : null);
+                } else {
+                    throw new RecipeException(where, line(k.get("kind").getValueNode()), what + ": unknown source kind '"
+                            + kind + "' (expected model_token or zero)");
+                }
+            } else {
+                source = new TokenizerSettings.ModelRow(modelRef(s));
+            }
+        }
+        if (force && source == null) {
+            throw new RecipeException(where, at, what + ": force needs a source to take the row from");
+        }
+        return new TokenizerSettings.TokenSetting(source, force, at);
     }
 
     private List<Recipe.ModelEntry> models(Node node) {
