@@ -16,6 +16,8 @@ public final class SlerpMerge implements MergeMethod {
     public static final double DOT_THRESHOLD = 0.9995;
     /** Norms at or below this are treated as 1: a zero tensor is not normalised. */
     public static final double EPS = 1e-8;
+    /** mergekit bounds its float32 scratch by working on chunks of this many elements. */
+    static final int CHUNK = 1024 * 1024;
 
     @Override
     public String name() { return "slerp"; }
@@ -48,15 +50,18 @@ public final class SlerpMerge implements MergeMethod {
     public record Coefficients(float ofA, float ofB, double cosine, boolean linear) {}
 
     public static Coefficients coefficients(float t, float[] a, float[] b, int n) {
-        double normA = Math.sqrt(Reductions.sumSquares(a, n));
-        double normB = Math.sqrt(Reductions.sumSquares(b, n));
-        // mergekit computes these scalars in float32; the dot product itself is accumulated in double here.
-        float na = (float) normA > EPS ? (float) normA : 1f;
-        float nb = (float) normB > EPS ? (float) normB : 1f;
-        // Normalise element by element in float32 before multiplying, as mergekit does, then sum in double.
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += (double) ((a[i] / na) * (b[i] / nb));
-        float dot = (float) sum;
+        // mergekit 0.1.5 computes these in float32 (norms of 1M-element chunks, then the norm of those; the dot
+        // product of the normalised tensors), reproduced here in torch's order of additions.
+        float na = norm(a, n), nb = norm(b, n);
+        na = na > EPS ? na : 1f;
+        nb = nb > EPS ? nb : 1f;
+        float dot = 0f;
+        float[] prod = new float[Math.min(n, CHUNK)];
+        for (int start = 0; start < n; start += CHUNK) {
+            int len = Math.min(CHUNK, n - start);
+            for (int i = 0; i < len; i++) prod[i] = (a[start + i] / na) * (b[start + i] / nb);
+            dot += TorchReductions.sum(prod, 0, len);
+        }
         dot = Math.max(-1f, Math.min(1f, dot));
         boolean linear = Math.abs(dot) > DOT_THRESHOLD;
         if (linear) return new Coefficients(1f - t, t, dot, true);
@@ -65,6 +70,17 @@ public final class SlerpMerge implements MergeMethod {
         float ofA = (float) Math.sin((1f - t) * theta) / sinTheta;
         float ofB = (float) Math.sin(t * theta) / sinTheta;
         return new Coefficients(ofA, ofB, dot, false);
+    }
+
+    /** mergekit's chunked norm: the norm of the per-chunk norms. */
+    private static float norm(float[] x, int n) {
+        int chunks = Math.max(1, (n + CHUNK - 1) / CHUNK);
+        float[] parts = new float[chunks];
+        for (int c = 0; c < chunks; c++) {
+            int start = c * CHUNK;
+            parts[c] = TorchReductions.norm(x, start, Math.min(CHUNK, n - start));
+        }
+        return TorchReductions.norm(parts, 0, chunks);
     }
 
     public static float[] slerp(float t, float[] a, float[] b, int n) {
