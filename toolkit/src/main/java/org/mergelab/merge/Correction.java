@@ -15,20 +15,20 @@ public enum Correction {
      * papers do, instead of mergekit's rescaling of the whole tensor to its original L1 norm.
      */
     RESCALE_BY_PROBABILITY("rescale-by-probability",
-            "DARE/DELLA: divide each kept element by its keep probability (the papers), not mergekit's L1-norm match"),
+            "DARE, DELLA: kept entries divided by p (the papers), not an L1 match"),
     /**
      * DELLA's magnitude ranking of a one-element row divides 0 by 0; mergekit then fails with a torch error
      * ("Expected p_in >= 0 && p_in <= 1"). Corrected, such a row keeps its element with probability {@code density}.
      */
     DELLA_SINGLE_ELEMENT_ROWS("della-single-element-rows",
-            "DELLA: a row of one element is kept with probability density instead of failing as mergekit does"),
+            "DELLA: one-element rows kept with p = density (mergekit fails)"),
     /**
      * model_stock divides the dot product of two task vectors by {@code max(‖a‖·‖b‖, 1e-6)}: for small task vectors
      * (a row of a bias or norm with filter_wise, a barely fine-tuned tensor) the clamp shrinks the cosine towards 0
      * and the merge towards the base. Corrected, the cosine is {@code a·b / (‖a‖·‖b‖)} whenever the product is not 0.
      */
     MODEL_STOCK_SMALL_NORMS("model-stock-small-norms",
-            "model_stock: exact cosine for task vectors with |a|·|b| < 1e-6 (mergekit clamps the product to 1e-6)");
+            "model_stock: exact cosine of small task vectors (no 1e-6 clamp)");
 
     private final String cliName;
     private final String description;
