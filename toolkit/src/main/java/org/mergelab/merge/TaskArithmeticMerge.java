@@ -163,9 +163,8 @@ public final class TaskArithmeticMerge implements MergeMethod {
                 delta = sparsifier.apply(delta, shape, s, p, in.random(m), rescale, in);
             }
             w[k] = p.r((float) in.perModelDouble(m, "weight"));
-            float[] wd = new float[n];
-            for (int i = 0; i < n; i++) wd[i] = p.r(delta[i] * w[k]);
-            weighted[k] = wd;
+            for (int i = 0; i < n; i++) delta[i] = p.r(delta[i] * w[k]); // a fresh array: weighted in place
+            weighted[k] = delta;
         }
 
         float[] mixed;

@@ -60,11 +60,6 @@ public final class TensorInputs {
     /** Elements per tensor (the arrays may be longer: buffers are reused across tensors). */
     public int numel() { return numel; }
 
-    /** Rows and row length when the tensor is seen as a matrix of its last dimension (a 1-D tensor is one row). */
-    public int rowLength() {
-        return shape.length == 0 ? 1 : Math.toIntExact(shape[shape.length - 1]);
-    }
-
     public int size() { return data.size(); }
 
     public float[] tensor(int i) { return data.get(i); }
