@@ -16,6 +16,9 @@ From which recipes (models named bare, resolved against the working directory, w
   seed000-babi        reference/recipes/seed000-babi.yml: seed 000's recipe (shared/seeds/000_c9439f8e147e9875.txt,
                       TinyLlama-Hybrid-Merge) with its YAML indentation restored, the two model paths replaced by
                       stories260K / stories260K-babi and layer_range [0, 22] by [0, 5]; otherwise unchanged.
+  ties-family         recipes/stories260K/ties-family.yml as is: TIES of the three fine-tunes on stories260K
+                      (bfloat16); make_stories_generation_reference.py checks this merge loads and generates in
+                      transformers.
 
 From which models: the stories260K family (shared/models/*/*.bin with tok512.model), imported into Hugging Face
 folders by MergeLab's Java CLI (`mergelab import-llama2c`, run by this script through mvn/java when a model is
@@ -54,6 +57,7 @@ GOLDENS = [
     ("linear-family4", "toolkit/src/test/resources/reference/recipes/linear-family4.yml"),
     ("slerp-fables-t03", "toolkit/src/test/resources/reference/recipes/slerp-fables-t03.yml"),
     ("seed000-babi", "toolkit/src/test/resources/reference/recipes/seed000-babi.yml"),
+    ("ties-family", "recipes/stories260K/ties-family.yml"),
 ]
 
 

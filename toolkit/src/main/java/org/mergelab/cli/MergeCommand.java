@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
+import org.mergelab.merge.Correction;
 import org.mergelab.merge.Merge;
 import org.mergelab.merge.MergeOptions;
 import org.mergelab.merge.MergePlan;
@@ -15,7 +16,7 @@ final class MergeCommand implements Main.Command {
     @Override
     public String usage() {
         return "merge RECIPE.yml OUT_DIR [--dry-run] [--force] [--out-shard-size SIZE] [--threads N] [--quiet]\n"
-                + "       [--no-copy-tokenizer] [--no-write-model-card]";
+                + "       [--no-copy-tokenizer] [--no-write-model-card] [--random-seed N] [--correct NAME[,NAME]]";
     }
 
     @Override
@@ -30,15 +31,28 @@ final class MergeCommand implements Main.Command {
                 + "  --threads N            worker threads (default: all cores)\n"
                 + "  --no-copy-tokenizer    do not copy the base model's tokenizer files\n"
                 + "  --no-write-model-card  do not write README.md and mergekit_config.yml\n"
+                + "  --random-seed N        seed of the random numbers of dare_ties, dare_linear, della, della_linear\n"
+                + "                         and arcee_fusion: the same seed gives the same merge, whatever --threads\n"
+                + "                         (default: a random seed, printed with the result)\n"
+                + "  --correct NAME[,NAME]  fix mergekit behaviours (by default MergeLab reproduces mergekit 0.1.5):\n"
+                + corrections()
                 + "  --quiet                no progress bar\n\n"
                 + "mergekit-yaml options that mean nothing here: --cuda, --device, --low-cpu-memory, --read-to-gpu,\n"
                 + "--multi-gpu, --gpu-rich, --async-write, --write-threads, --lazy-unpickle, --trust-remote-code.";
     }
 
+    private static String corrections() {
+        StringBuilder sb = new StringBuilder();
+        for (Correction c : Correction.values()) {
+            sb.append(String.format("      %-26s %s%n", c.cliName(), c.description()));
+        }
+        return sb.toString();
+    }
+
     @Override
     public int run(List<String> argv, PrintStream out) throws Exception {
         Args a = Args.parse(argv, Set.of("dry-run", "force", "quiet", "no-copy-tokenizer", "no-write-model-card",
-                "copy-tokenizer", "write-model-card"), Set.of("out-shard-size", "threads"));
+                "copy-tokenizer", "write-model-card"), Set.of("out-shard-size", "threads", "random-seed", "correct"));
         Path recipePath = Path.of(a.positional(0, "RECIPE.yml"));
         Recipe recipe = Recipe.load(recipePath);
         recipe.warnings().forEach(w -> System.err.println("warning: " + w));
@@ -58,6 +72,8 @@ final class MergeCommand implements Main.Command {
                 .withCopyTokenizer(!a.flag("no-copy-tokenizer")).withWriteModelCard(!a.flag("no-write-model-card"));
         if (a.option("out-shard-size") != null) o = o.withOutShardBytes(MergeOptions.parseSize(a.option("out-shard-size")));
         if (a.option("threads") != null) o = o.withThreads(Integer.parseInt(a.option("threads")));
+        if (a.option("random-seed") != null) o = o.withRandomSeed(parseSeed(a.option("random-seed")));
+        if (a.option("correct") != null) o = o.withCorrections(Correction.parseList(a.option("correct")));
         if (!a.flag("quiet")) o = o.withProgress(new ProgressBar(System.err, "merging"));
         MergePlan plan = Merge.plan(recipe);
         plan.warnings().stream().filter(w -> !recipe.warnings().contains(w))
@@ -70,5 +86,13 @@ final class MergeCommand implements Main.Command {
         }
         out.println(r.summary());
         return 0;
+    }
+
+    private static long parseSeed(String s) {
+        try {
+            return Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--random-seed takes an integer, not '" + s + "'");
+        }
     }
 }

@@ -38,11 +38,8 @@ public final class LinearMerge implements MergeMethod {
             w[k] = (float) in.perModelDouble(k, "weight");
             weightSum += w[k];
         }
-        float[] out = in.output();
-        float[] x0 = in.tensor(0);
-        float w0 = w[0];
-        for (int i = 0; i < n; i++) out[i] = x0[i] * w0;
-        for (int k = 1; k < w.length; k++) {
+        float[] out = new float[n];
+        for (int k = 0; k < w.length; k++) {
             float[] x = in.tensor(k);
             float wk = w[k];
             for (int i = 0; i < n; i++) out[i] = Math.fma(x[i], wk, out[i]);

@@ -167,6 +167,8 @@ public final class Merge {
 
     private static MergeReport execute(MergePlan plan, MergeOptions options, Path output, Sink sink) throws IOException {
         long start = System.nanoTime();
+        long seed = options.randomSeed() != null ? options.randomSeed() : new java.security.SecureRandom().nextLong();
+        RandomStreams random = RandomStreams.seeded(seed);
         List<MergePlan.Task> tasks = plan.tasks();
         long bytesTotal = plan.bytesToRead();
         AtomicInteger done = new AtomicInteger();
@@ -182,7 +184,8 @@ public final class Merge {
             for (MergePlan.Task t : tasks) {
                 futures.add(pool.submit(() -> {
                     long t0 = System.nanoTime();
-                    long read = runTask(plan.method(), t, plan.vocabulary().alignmentFor(t.outputName()), sink);
+                    long read = runTask(plan, t, plan.vocabulary().alignmentFor(t.outputName()), sink, random,
+                            options);
                     entries[t.index()] = new MergeReport.Entry(t.outputName(), t.layer(), how(plan.method(), t),
                             t.parameterSummary(), t.outDtype().safetensorsName(), (System.nanoTime() - t0) / 1e6);
                     options.progress().update(done.incrementAndGet(), tasks.size(), bytesDone.addAndGet(read), bytesTotal);
@@ -208,7 +211,7 @@ public final class Merge {
             pool.shutdownNow();
         }
         return new MergeReport(output, plan.method().name(), List.of(entries), bytesTotal, plan.bytesToWrite(),
-                (System.nanoTime() - start) / 1e9, plan.warnings());
+                (System.nanoTime() - start) / 1e9, plan.warnings(), seed, plan.method().random());
     }
 
     private static String how(MergeMethod m, MergePlan.Task t) {
@@ -220,8 +223,9 @@ public final class Merge {
     }
 
     /** Runs one task; returns the bytes it read. */
-    private static long runTask(MergeMethod method, MergePlan.Task t, EmbeddingAlignment vocabulary, Sink sink)
-            throws IOException {
+    private static long runTask(MergePlan plan, MergePlan.Task t, EmbeddingAlignment vocabulary, Sink sink,
+                                RandomStreams random, MergeOptions options) throws IOException {
+        MergeMethod method = plan.method();
         long read = 0;
         if (t.kind() == MergePlan.Kind.COPY_BUFFER) {
             ByteBuffer first = null;
@@ -259,9 +263,14 @@ public final class Merge {
         if (t.kind() == MergePlan.Kind.PASSTHROUGH) {
             result = data.get(0);
         } else {
-            result = method.merge(new TensorInputs(t.outputName(), t.shape(), data, models, t.baseIndex(),
-                    t.shared(), perModel, BufferPool.get(slot, n)));
-            // mergekit returns the working dtype, then casts to out_dtype. When the two agree, the sink's own
+            try {
+                result = method.merge(new TensorInputs(t.outputName(), t.shape(), data, models, t.baseIndex(),
+                        t.shared(), perModel, t.workDtype(), random, options.corrections()));
+            } catch (IllegalArgumentException | ArithmeticException e) {
+                throw new org.mergelab.recipe.RecipeException(plan.recipe().where(), plan.recipe().mergeMethodLine(),
+                        "tensor " + t.outputName() + ": " + e.getMessage());
+            }
+            // mergekit returns the result dtype, then casts to out_dtype. When the two agree, the sink's own
             // rounding to out_dtype is the same single rounding; otherwise both roundings must happen.
             if (t.resultDtype() != t.outDtype()) Half.roundInPlace(result, n, floatDtype(t.resultDtype()));
         }

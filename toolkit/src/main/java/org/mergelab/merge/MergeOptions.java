@@ -1,5 +1,7 @@
 package org.mergelab.merge;
 
+import java.util.Set;
+
 /**
  * How to run a merge, grouped by concern. The defaults match {@code mergekit-yaml}'s where both have the option.
  *
@@ -9,38 +11,63 @@ package org.mergelab.merge;
  * @param copyTokenizer   copy the donor's tokenizer files
  * @param writeModelCard  write README.md and mergekit_config.yml
  * @param progress        receives progress as tensors finish (may be {@link Progress#NONE})
+ * @param randomSeed      seed of the random numbers DARE, DELLA and arcee_fusion draw (mergekit's
+ *                        {@code --random-seed}); null draws one, which the {@link MergeReport} records
+ * @param corrections     departures from mergekit's behaviour to apply (none by default: mergekit's results)
  */
 public record MergeOptions(boolean overwrite, long outShardBytes, int threads, boolean copyTokenizer,
-                           boolean writeModelCard, Progress progress) {
+                           boolean writeModelCard, Progress progress, Long randomSeed, Set<Correction> corrections) {
     public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
+
+    public MergeOptions {
+        corrections = Set.copyOf(corrections);
+    }
 
     public static MergeOptions defaults() {
         return new MergeOptions(false, DEFAULT_SHARD_BYTES, Runtime.getRuntime().availableProcessors(), true, true,
-                Progress.NONE);
+                Progress.NONE, null, Set.of());
+    }
+
+    /** The same random numbers on every run: a DARE or DELLA merge becomes reproducible. */
+    public MergeOptions withRandomSeed(long v) {
+        return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, progress, v,
+                corrections);
+    }
+
+    /** Fix the mergekit behaviours named (see {@link Correction}); by default there are none. */
+    public MergeOptions withCorrections(Set<Correction> v) {
+        return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, progress, randomSeed,
+                v);
     }
 
     public MergeOptions withOverwrite(boolean v) {
-        return new MergeOptions(v, outShardBytes, threads, copyTokenizer, writeModelCard, progress);
+        return new MergeOptions(v, outShardBytes, threads, copyTokenizer, writeModelCard, progress, randomSeed,
+                corrections);
     }
 
     public MergeOptions withOutShardBytes(long v) {
-        return new MergeOptions(overwrite, v, threads, copyTokenizer, writeModelCard, progress);
+        return new MergeOptions(overwrite, v, threads, copyTokenizer, writeModelCard, progress, randomSeed,
+                corrections);
     }
 
     public MergeOptions withThreads(int v) {
-        return new MergeOptions(overwrite, outShardBytes, Math.max(1, v), copyTokenizer, writeModelCard, progress);
+        return new MergeOptions(overwrite, outShardBytes, Math.max(1, v), copyTokenizer, writeModelCard, progress,
+                randomSeed, corrections);
     }
 
     public MergeOptions withCopyTokenizer(boolean v) {
-        return new MergeOptions(overwrite, outShardBytes, threads, v, writeModelCard, progress);
+        return new MergeOptions(overwrite, outShardBytes, threads, v, writeModelCard, progress, randomSeed,
+                corrections);
     }
 
     public MergeOptions withWriteModelCard(boolean v) {
-        return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, v, progress);
+        return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, v, progress, randomSeed,
+                corrections);
     }
 
     public MergeOptions withProgress(Progress v) {
-        return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, v);
+        return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, v, randomSeed,
+                corrections);
     }
 
     /** Parses mergekit's size syntax: "5B", "500M", "1.5b", "10k" (decimal units), or plain bytes. */

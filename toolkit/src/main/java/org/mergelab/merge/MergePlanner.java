@@ -44,6 +44,9 @@ final class MergePlanner {
     private final Map<ModelRef, Checkpoint> checkpoints = new LinkedHashMap<>();
     private final List<String> warnings = new ArrayList<>();
     private final List<MergePlan.Task> tasks = new ArrayList<>();
+    /** Slices whose sources all name one model (listed more than once): their tensors are copies of it. */
+    private final Set<Recipe.Slice> singleModelSlices = new HashSet<>();
+    private final Set<String> parameterWarnings = new HashSet<>();
     private Architecture arch;
     private int outLayer;
     private VocabularyPlan vocabulary = VocabularyPlan.none();
@@ -84,7 +87,8 @@ final class MergePlanner {
             }
         }
         vocabulary = planVocabulary(donor);
-        List<Recipe.Slice> slices = recipe.slicesFor(m -> arch.numLayers(checkpoint(m).config()));
+        List<Recipe.Slice> slices = new ArrayList<>();
+        for (Recipe.Slice s : recipe.slicesFor(m -> arch.numLayers(checkpoint(m).config()))) slices.add(withoutRepeats(s));
         checkParameters(slices);
         for (Recipe.Slice s : slices) checkSlice(s);
 
@@ -187,23 +191,67 @@ final class MergePlanner {
                         + " layers, numbered 0 to " + (layers - 1) + "; the end of the range is exclusive)");
             }
         }
+        if (singleModelSlices.contains(s)) return;
         MergeMethod.Contract c = method.contract();
         int count = s.sources().size();
-        ModelRef base = recipe.baseModelOf(s);
+        ModelRef base = c.base() == MergeMethod.BasePolicy.IGNORED ? null : recipe.baseModelOf(s);
         boolean baseIn = base != null && s.sources().stream().anyMatch(src -> src.model().equals(base));
+        String what = recipe.slices() != null ? "slice" : "recipe";
+        if (base != null && !baseIn) {
+            throw new RecipeException(recipe.where(), s.baseModel() != null ? s.line() : recipe.baseModelLine(),
+                    "base_model " + base + " is not among the models this " + what + " merges; " + method.name()
+                            + " needs its base model to be one of them");
+        }
         if (c.base() == MergeMethod.BasePolicy.REQUIRED && !baseIn) {
-            throw new RecipeException(recipe.where(), base == null ? recipe.mergeMethodLine() : recipe.baseModelLine(),
-                    method.name() + " needs base_model to be one of the models it merges"
-                            + (base == null ? " (no base_model is set)" : " (" + base + " is not among them)"));
+            throw new RecipeException(recipe.where(), recipe.mergeMethodLine(), method.name()
+                    + " needs a base_model (one of the models it merges); none is set");
         }
         if (count < c.minInputs() || count > c.maxInputs()) {
-            String expected = c.minInputs() == c.maxInputs() ? "exactly " + c.minInputs()
-                    : c.maxInputs() == Integer.MAX_VALUE ? "at least " + c.minInputs()
-                    : "between " + c.minInputs() + " and " + c.maxInputs();
-            throw new RecipeException(recipe.where(), s.line(), method.name() + " merges " + expected + " models, but "
-                    + "this " + (recipe.slices() != null ? "slice" : "recipe") + " gives it " + count
+            throw new RecipeException(recipe.where(), s.line(), method.name() + " merges "
+                    + expected(c.minInputs(), c.maxInputs()) + " models, but this " + what + " gives it " + count
                     + (recipe.slices() == null && recipe.baseModel() != null ? " (base_model included)" : ""));
         }
+        int nonBase = count - (baseIn ? 1 : 0);
+        if (nonBase < c.minNonBase() || nonBase > c.maxNonBase()) {
+            throw new RecipeException(recipe.where(), s.line(), method.name() + " merges "
+                    + expected(c.minNonBase(), c.maxNonBase()) + " models besides its base model, but this " + what
+                    + " gives it " + nonBase + (baseIn ? " (base_model " + base + " is one of the " + count
+                    + " models" + (c.base() == MergeMethod.BasePolicy.OPTIONAL ? "; a base model, if set, must be"
+                    + " another model" : "") + ")" : ""));
+        }
+    }
+
+    private static String expected(int min, int max) {
+        return min == max ? "exactly " + min : max == Integer.MAX_VALUE ? "at least " + min
+                : "between " + min + " and " + max;
+    }
+
+    /**
+     * A slice that names a model more than once merges it once, with the first listing's parameters: mergekit 0.1.4
+     * keyed inputs by model (its issue #214); 0.1.5 refuses ("Duplicate merge inputs"). Seed 003's recipe merges
+     * Llama-2-7b-chat with itself, which 0.1.4 (and MergeLab) turn into a copy.
+     */
+    private Recipe.Slice withoutRepeats(Recipe.Slice s) {
+        List<Recipe.SliceSource> kept = new ArrayList<>();
+        Set<ModelRef> seen = new HashSet<>();
+        for (Recipe.SliceSource src : s.sources()) {
+            if (seen.add(src.model())) {
+                kept.add(src);
+            } else {
+                warnings.add(recipe.where() + " line " + src.line() + ": " + src.model() + " is listed more than once"
+                        + " in a " + (recipe.slices() != null ? "slice" : "recipe") + "; it is merged once, with the"
+                        + " first listing's parameters (mergekit 0.1.4 does the same; 0.1.5 refuses: \"Duplicate merge"
+                        + " inputs\")");
+            }
+        }
+        if (kept.size() == s.sources().size()) return s;
+        Recipe.Slice out = new Recipe.Slice(List.copyOf(kept), s.baseModel(), s.parameters(), s.line());
+        if (kept.size() == 1 && method.contract().minInputs() > 1) {
+            singleModelSlices.add(out);
+            warnings.add(recipe.where() + " line " + s.line() + ": only " + kept.get(0).model() + " is left to merge"
+                    + " there, so its tensors are copied unchanged");
+        }
+        return out;
     }
 
     private static List<ModelRef> sourcesOf(Recipe.Slice s) {
@@ -266,23 +314,88 @@ final class MergePlanner {
             }
         }
         boolean allFloat = inputs.stream().allMatch(in -> in.info().dtype().isFloating());
-        MergePlan.Kind kind = MergePlan.Kind.MERGE;
-        if (!allFloat) {
-            kind = MergePlan.Kind.COPY_BUFFER;
-        } else if (out.optional() && inputs.size() < models.size() && inputs.size() == 1
-                && method.optionalPolicy() == MergeMethod.OptionalPolicy.PASSTHROUGH_SINGLETON) {
-            kind = MergePlan.Kind.PASSTHROUGH;
-        } else if (inputs.size() < method.contract().minInputs()
-                || (method.contract().base() == MergeMethod.BasePolicy.REQUIRED && baseIndex < 0)) {
-            throw new RecipeException(recipe.where(), slice.line(), "tensor " + out.name() + " is present in only "
-                    + inputs.size() + " of the models, which " + method.name() + " cannot merge");
+        MergePlan.Kind kind = kindOf(out, slice, models, inputs, baseIndex, base, allFloat);
+        if (kind == null) {
+            warnings.add("optional tensor " + out.name() + " is left out: only " + inputs.size() + " of the models have"
+                    + " it, too few for " + method.name() + " (mergekit does the same)");
+            return;
         }
+        if (kind == MergePlan.Kind.MERGE) checkValues(out.name(), slice, inputs, shared, baseIndex);
         DType stored = inputs.get(0).info().dtype();
         for (MergePlan.Input in : inputs) stored = promote(stored, in.info().dtype());
         DType work = kind == MergePlan.Kind.COPY_BUFFER ? stored : recipe.dtype() != null ? recipe.dtype() : stored;
-        DType outDtype = kind == MergePlan.Kind.COPY_BUFFER ? stored : recipe.outDtype() != null ? recipe.outDtype() : work;
+        DType result = kind == MergePlan.Kind.MERGE ? method.resultDtype(work) : work;
+        DType outDtype = kind == MergePlan.Kind.COPY_BUFFER ? stored : recipe.outDtype() != null ? recipe.outDtype() : result;
         tasks.add(new MergePlan.Task(tasks.size(), out.name(), kind, List.copyOf(inputs), baseIndex, shared, shape,
-                work, work, outDtype, layer, t));
+                work, result, outDtype, layer, t));
+    }
+
+    /**
+     * How a tensor is produced, by mergekit's rules for optional tensors that some inputs lack (the method's
+     * {@link MergeMethod.OptionalPolicy}), or null when it is left out; fails when the inputs that have it break
+     * the method's contract.
+     */
+    private MergePlan.Kind kindOf(WeightTemplate out, Recipe.Slice slice, List<ModelRef> models,
+                                  List<MergePlan.Input> inputs, int baseIndex, ModelRef base, boolean allFloat) {
+        if (!allFloat) return MergePlan.Kind.COPY_BUFFER;
+        if (singleModelSlices.contains(slice)) return MergePlan.Kind.PASSTHROUGH;
+        MergeMethod.Contract c = method.contract();
+        MergeMethod.OptionalPolicy policy = method.optionalPolicy();
+        int present = inputs.size();
+        if (out.optional() && present < models.size()) {
+            boolean onlyBase = present == 1 && baseIndex == 0;
+            if (present == 1 && (policy == MergeMethod.OptionalPolicy.PASSTHROUGH_SINGLETON
+                    || (policy == MergeMethod.OptionalPolicy.PASSTHROUGH_BASE_SINGLETON && onlyBase))) {
+                return MergePlan.Kind.PASSTHROUGH;
+            }
+            if (policy == MergeMethod.OptionalPolicy.BASE_OR_SKIP && present < c.minInputs()) {
+                return onlyBase ? MergePlan.Kind.PASSTHROUGH : null;
+            }
+        }
+        int nonBase = present - (baseIndex >= 0 ? 1 : 0);
+        String problem = null;
+        if (base != null && baseIndex < 0) {
+            problem = "base model " + base + " does not have it, and " + method.name() + " needs the base";
+        } else if (present < c.minInputs() || present > c.maxInputs() || nonBase < c.minNonBase()
+                || nonBase > c.maxNonBase()) {
+            problem = "only " + present + " of the " + models.size() + " models have it, which " + method.name()
+                    + " cannot merge";
+        }
+        if (problem != null) {
+            throw new RecipeException(recipe.where(), slice.line(), "tensor " + out.name() + ": " + problem);
+        }
+        return MergePlan.Kind.MERGE;
+    }
+
+    /** The method's checks of the values resolved for one tensor: errors name the line that sets the value. */
+    private void checkValues(String tensor, Recipe.Slice slice, List<MergePlan.Input> inputs,
+                             Map<String, Object> shared, int baseIndex) {
+        List<String> names = inputs.stream().map(in -> in.model().toString()).toList();
+        List<Map<String, Object>> perModel = inputs.stream().map(MergePlan.Input::parameters).toList();
+        for (MergeMethod.Problem p : method.check(new MergeMethod.Resolved(tensor, shared, names, perModel, baseIndex))) {
+            ModelRef model = p.input() >= 0 ? inputs.get(p.input()).model() : null;
+            int line = settingLine(slice, model, p.parameter());
+            if (p.fatal()) {
+                throw new RecipeException(recipe.where(), line, "parameter '" + p.parameter() + "' (tensor " + tensor
+                        + "): " + p.message());
+            }
+            String w = recipe.where() + " line " + line + ": parameter '" + p.parameter() + "': " + p.message();
+            if (parameterWarnings.add(w)) warnings.add(w);
+        }
+    }
+
+    /** The line of the setting that gives {@code param} its value (for {@code model}), as the resolver looks. */
+    private int settingLine(Recipe.Slice slice, ModelRef model, String param) {
+        if (model != null) {
+            for (Recipe.SliceSource src : slice.sources()) {
+                if (src.model().equals(model) && src.parameters().containsKey(param)) {
+                    return src.parameters().get(param).line();
+                }
+            }
+        }
+        if (slice.parameters().containsKey(param)) return slice.parameters().get(param).line();
+        if (recipe.parameters().containsKey(param)) return recipe.parameters().get(param).line();
+        return model != null ? recipe.lineOf(model) : slice.line();
     }
 
     /** torch.promote_types for the float types checkpoints use. */

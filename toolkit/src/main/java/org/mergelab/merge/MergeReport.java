@@ -10,10 +10,13 @@ import tech.tablesaw.api.Table;
 /**
  * What a merge did: per tensor the method, the parameter values it used and the time it took, plus totals.
  *
- * @param output where the model was written (null for an in-memory merge)
+ * @param output     where the model was written (null for an in-memory merge)
+ * @param randomSeed the seed of the merge's random numbers ({@code --random-seed}; drawn at random when not given):
+ *                   passing it again reproduces a DARE or DELLA merge exactly
+ * @param random     whether the method drew random numbers
  */
 public record MergeReport(Path output, String method, List<Entry> entries, long bytesRead, long bytesWritten,
-                          double seconds, List<String> warnings) {
+                          double seconds, List<String> warnings, long randomSeed, boolean random) {
     public record Entry(String tensor, int layer, String how, String parameters, String dtype, double millis) {}
 
     /** One row per tensor: tensor, layer, how (method, passthrough or copy), parameters, dtype, ms. */
@@ -37,7 +40,8 @@ public record MergeReport(Path output, String method, List<Entry> entries, long 
     }
 
     public String summary() {
-        return String.format("%s: %d tensors, %.1f MB read, %.1f MB written in %.2f s%s", method, entries.size(),
-                bytesRead / 1e6, bytesWritten / 1e6, seconds, output == null ? "" : " -> " + output);
+        return String.format("%s: %d tensors, %.1f MB read, %.1f MB written in %.2f s%s%s", method, entries.size(),
+                bytesRead / 1e6, bytesWritten / 1e6, seconds, random ? " (random seed " + randomSeed + ")" : "",
+                output == null ? "" : " -> " + output);
     }
 }

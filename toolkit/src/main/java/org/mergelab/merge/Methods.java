@@ -5,12 +5,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** The merge methods by the names recipes use. */
+/** The merge methods by the names recipes use: every method of mergekit 0.1.5. */
 public final class Methods {
     private static final Map<String, MergeMethod> BY_NAME = new LinkedHashMap<>();
 
     static {
-        for (MergeMethod m : List.of(new LinearMerge(), new SlerpMerge(), new PassthroughMerge())) {
+        for (MergeMethod m : List.of(new LinearMerge(), new SlerpMerge(), new NuSlerpMerge(), new MultiSlerpMerge(),
+                new KarcherMerge(), TaskArithmeticMerge.taskArithmetic(), TaskArithmeticMerge.ties(),
+                TaskArithmeticMerge.dareTies(), TaskArithmeticMerge.dareLinear(), TaskArithmeticMerge.breadcrumbs(),
+                TaskArithmeticMerge.breadcrumbsTies(), TaskArithmeticMerge.della(), TaskArithmeticMerge.dellaLinear(),
+                new SceMerge(), new RamMerge(), new RamPlusTlMerge(), new ModelStockMerge(), new NearSwapMerge(),
+                new ArceeFusionMerge(), new PassthroughMerge())) {
             BY_NAME.put(m.name(), m);
         }
     }

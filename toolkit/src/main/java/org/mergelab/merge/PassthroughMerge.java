@@ -29,8 +29,8 @@ public final class PassthroughMerge implements MergeMethod {
         if (scale == null) return in.tensor(0);
         float s = ((Number) scale).floatValue();
         float[] x = in.tensor(0);
-        float[] out = in.output();
-        for (int i = 0; i < in.numel(); i++) out[i] = x[i] * s;
+        float[] out = new float[in.numel()];
+        for (int i = 0; i < out.length; i++) out[i] = x[i] * s;
         return out;
     }
 }

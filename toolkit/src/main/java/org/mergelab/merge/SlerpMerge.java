@@ -16,6 +16,8 @@ public final class SlerpMerge implements MergeMethod {
     public static final double DOT_THRESHOLD = 0.9995;
     /** Norms at or below this are treated as 1: a zero tensor is not normalised. */
     public static final double EPS = 1e-8;
+    /** mergekit bounds its float32 scratch by working on chunks of this many elements. */
+    static final int CHUNK = 1024 * 1024;
 
     @Override
     public String name() { return "slerp"; }
@@ -41,21 +43,25 @@ public final class SlerpMerge implements MergeMethod {
     public float[] merge(TensorInputs in) {
         float[] a = in.base();
         float[] b = in.tensor(1 - in.baseIndex());
-        return slerpInto(in.output(), (float) in.sharedDouble("t"), a, b, in.numel());
+        return slerp((float) in.sharedDouble("t"), a, b, in.numel());
     }
 
     /** The coefficients (of a, of b) SLERP uses for two tensors, and whether the colinear fallback fired. */
     public record Coefficients(float ofA, float ofB, double cosine, boolean linear) {}
 
     public static Coefficients coefficients(float t, float[] a, float[] b, int n) {
-        // One pass, accumulated in double: ‖a‖², ‖b‖² and ⟨a, b⟩. mergekit divides each element by the float32
-        // norms before multiplying; the two agree to a float32 ulp or two, below mergekit's own rounding noise.
-        double[] g = Reductions.gram(a, b, n);
-        float normA = (float) Math.sqrt(g[0]), normB = (float) Math.sqrt(g[1]);
-        // mergekit computes these scalars in float32; a norm at or below eps is taken as 1 (a zero tensor).
-        float na = normA > EPS ? normA : 1f;
-        float nb = normB > EPS ? normB : 1f;
-        float dot = (float) (g[2] / ((double) na * (double) nb));
+        // mergekit 0.1.5 computes these in float32 (norms of 1M-element chunks, then the norm of those; the dot
+        // product of the normalised tensors), reproduced here in torch's order of additions.
+        float na = norm(a, n), nb = norm(b, n);
+        na = na > EPS ? na : 1f;
+        nb = nb > EPS ? nb : 1f;
+        float dot = 0f;
+        float[] prod = new float[Math.min(n, CHUNK)];
+        for (int start = 0; start < n; start += CHUNK) {
+            int len = Math.min(CHUNK, n - start);
+            for (int i = 0; i < len; i++) prod[i] = (a[start + i] / na) * (b[start + i] / nb);
+            dot += TorchReductions.sum(prod, 0, len);
+        }
         dot = Math.max(-1f, Math.min(1f, dot));
         boolean linear = Math.abs(dot) > DOT_THRESHOLD;
         if (linear) return new Coefficients(1f - t, t, dot, true);
@@ -66,13 +72,20 @@ public final class SlerpMerge implements MergeMethod {
         return new Coefficients(ofA, ofB, dot, false);
     }
 
-    /** SLERP of {@code a[0..n)} and {@code b[0..n)} into a new array. */
-    public static float[] slerp(float t, float[] a, float[] b, int n) {
-        return slerpInto(new float[n], t, a, b, n);
+    /** mergekit's chunked norm: the norm of the per-chunk norms. */
+    private static float norm(float[] x, int n) {
+        int chunks = Math.max(1, (n + CHUNK - 1) / CHUNK);
+        float[] parts = new float[chunks];
+        for (int c = 0; c < chunks; c++) {
+            int start = c * CHUNK;
+            parts[c] = TorchReductions.norm(x, start, Math.min(CHUNK, n - start));
+        }
+        return TorchReductions.norm(parts, 0, chunks);
     }
 
-    static float[] slerpInto(float[] out, float t, float[] a, float[] b, int n) {
+    public static float[] slerp(float t, float[] a, float[] b, int n) {
         Coefficients c = coefficients(t, a, b, n);
+        float[] out = new float[n];
         float ca = c.ofA(), cb = c.ofB();
         for (int i = 0; i < n; i++) out[i] = ca * a[i] + cb * b[i];
         return out;

@@ -2,11 +2,15 @@ package org.mergelab.merge;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.mergelab.io.DType;
 import org.mergelab.io.TensorInfo;
 
 /**
- * Everything a method needs to merge one tensor: the inputs' data (float32, equal shapes, in recipe order), which
- * one is the base, and the parameter values the recipe resolves to for this tensor.
+ * Everything a method needs to merge one tensor: the inputs' data (float32 holding values of the working dtype,
+ * equal shapes, in recipe order), which one is the base, the parameter values the recipe resolves to for this
+ * tensor, the working dtype's rounding, the tensor's random streams and the corrections in force.
  */
 public final class TensorInputs {
     private final String name;
@@ -17,10 +21,25 @@ public final class TensorInputs {
     private final Map<String, Object> shared;
     private final List<Map<String, Object>> perModel;
     private final int numel;
-    private final float[] output;
+    private final Precision precision;
+    private final RandomStreams random;
+    private final Set<Correction> corrections;
 
+    /** Inputs computed in float32, with random seed 0 and no corrections. */
     public TensorInputs(String name, long[] shape, List<float[]> data, List<String> models, int baseIndex,
-                        Map<String, Object> shared, List<Map<String, Object>> perModel, float[] output) {
+                        Map<String, Object> shared, List<Map<String, Object>> perModel) {
+        this(name, shape, data, models, baseIndex, shared, perModel, DType.F32, RandomStreams.seeded(0), Set.of());
+    }
+
+    /**
+     * @param workDtype   the dtype mergekit computes this tensor in (the recipe's dtype, else the inputs' promoted
+     *                    dtype); {@code data} already holds values of it
+     * @param random      where the tensor's random numbers come from
+     * @param corrections the departures from mergekit in force
+     */
+    public TensorInputs(String name, long[] shape, List<float[]> data, List<String> models, int baseIndex,
+                        Map<String, Object> shared, List<Map<String, Object>> perModel, DType workDtype,
+                        RandomStreams random, Set<Correction> corrections) {
         this.name = name;
         this.shape = shape;
         this.data = data;
@@ -29,21 +48,10 @@ public final class TensorInputs {
         this.shared = shared;
         this.perModel = perModel;
         this.numel = Math.toIntExact(TensorInfo.numel(shape));
-        if (output.length < numel) throw new IllegalArgumentException(name + ": output buffer too short");
-        this.output = output;
+        this.precision = Precision.of(workDtype);
+        this.random = random;
+        this.corrections = Set.copyOf(corrections);
     }
-
-    /** Builds inputs with a fresh output buffer (for direct calls, e.g. from tests). */
-    public TensorInputs(String name, long[] shape, List<float[]> data, List<String> models, int baseIndex,
-                        Map<String, Object> shared, List<Map<String, Object>> perModel) {
-        this(name, shape, data, models, baseIndex, shared, perModel, new float[Math.toIntExact(TensorInfo.numel(shape))]);
-    }
-
-    /**
-     * Where the method writes its result: at least {@link #numel()} long, reused between tensors, so its contents
-     * are stale and every element must be written.
-     */
-    public float[] output() { return output; }
 
     public String name() { return name; }
 
@@ -67,12 +75,39 @@ public final class TensorInputs {
         return data.get(baseIndex);
     }
 
+    /** The positions of the inputs other than the base, in recipe order. */
+    public int[] nonBase() {
+        int[] out = new int[baseIndex >= 0 ? data.size() - 1 : data.size()];
+        for (int i = 0, k = 0; i < data.size(); i++) {
+            if (i != baseIndex) out[k++] = i;
+        }
+        return out;
+    }
+
+    /** The working dtype's rounding: what torch rounds each operation's result to. */
+    Precision precision() { return precision; }
+
+    public DType workDtype() { return precision.dtype(); }
+
+    /** The random stream of input {@code i} for this tensor (see {@link RandomStreams}). */
+    public SplittableRandom random(int i) {
+        return random.stream(name, i);
+    }
+
+    public boolean corrects(Correction c) {
+        return corrections.contains(c);
+    }
+
     public double sharedDouble(String param) {
         return ((Number) shared.get(param)).doubleValue();
     }
 
     public boolean sharedBool(String param) {
         return (Boolean) shared.get(param);
+    }
+
+    public int sharedInt(String param) {
+        return ((Number) shared.get(param)).intValue();
     }
 
     public Object shared(String param) {

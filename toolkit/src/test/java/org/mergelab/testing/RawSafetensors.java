@@ -30,20 +30,21 @@ public final class RawSafetensors {
 
         public int numel() { return bytes.remaining() / elementSize(); }
 
-        /** Element {@code i} as float (F32, BF16 only). */
+        /** Element {@code i} as float (F32, BF16, F16 only). */
         public float get(int i) {
             return switch (dtype) {
                 case "F32" -> bytes.getFloat(bytes.position() + 4 * i);
                 case "BF16" -> Float.intBitsToFloat((bytes.getShort(bytes.position() + 2 * i) & 0xFFFF) << 16);
+                case "F16" -> org.mergelab.io.Half.fp16ToFloat(bytes.getShort(bytes.position() + 2 * i));
                 default -> throw new IllegalArgumentException("dtype " + dtype);
             };
         }
 
-        /** Element {@code i}'s raw bits (F32: 32 bits; BF16: 16 bits). */
+        /** Element {@code i}'s raw bits (F32: 32 bits; BF16, F16: 16 bits). */
         public int bits(int i) {
             return switch (dtype) {
                 case "F32" -> bytes.getInt(bytes.position() + 4 * i);
-                case "BF16" -> bytes.getShort(bytes.position() + 2 * i) & 0xFFFF;
+                case "BF16", "F16" -> bytes.getShort(bytes.position() + 2 * i) & 0xFFFF;
                 default -> throw new IllegalArgumentException("dtype " + dtype);
             };
         }

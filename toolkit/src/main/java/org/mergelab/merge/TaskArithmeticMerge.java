@@ -1,0 +1,208 @@
+package org.mergelab.merge;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.mergelab.recipe.ParamSpec;
+import org.mergelab.recipe.ParamSpec.Type;
+
+/**
+ * The task-arithmetic family (mergekit's generalized task arithmetic): task_arithmetic, ties, dare_ties,
+ * dare_linear, breadcrumbs, breadcrumbs_ties, della and della_linear differ only in how each task vector is thinned
+ * ({@link Sparsifier}), whether TIES' sign election filters the sum ({@link SignConsensus}), and two defaults.
+ * For the non-base models {@code k}, with {@code δ_k = x_k − base}:
+ * <pre>
+ *   W_k = w_k · sparsify(δ_k)
+ *   Δ   = Σ_k m_k W_k,    D = Σ_k m_k w_k        (m_k = [sign W_k = elected sign], or 1 without consensus)
+ *   out = base + λ · (normalize ? Δ / D : Δ)     (D = 0 → 1; without consensus |D| < 1e-8 → 1)
+ * </pre>
+ * Everything is computed in the working dtype as mergekit does, the weights included (0.3 becomes 0.30078125 in
+ * bfloat16), so the results are mergekit's bits; the sign vote uses the weighted task vectors, so a negative weight
+ * flips a model's vote. A density of 0 keeps nothing of a model (mergekit 0.1.4 failed on it for TIES; 0.1.5
+ * merges it as zeros; the planner warns).
+ */
+public final class TaskArithmeticMerge implements MergeMethod {
+    private final String name;
+    private final String prettyName;
+    private final String reference;
+    private final Sparsifier sparsifier;
+    private final boolean signConsensus;
+    private final boolean defaultNormalize;
+    private final boolean defaultRescale;
+
+    private TaskArithmeticMerge(String name, String prettyName, String reference, Sparsifier sparsifier,
+                                boolean signConsensus, boolean defaultNormalize, boolean defaultRescale) {
+        this.name = name;
+        this.prettyName = prettyName;
+        this.reference = reference;
+        this.sparsifier = sparsifier;
+        this.signConsensus = signConsensus;
+        this.defaultNormalize = defaultNormalize;
+        this.defaultRescale = defaultRescale;
+    }
+
+    /** Plain task arithmetic: {@code base + λ Σ w_k δ_k}. */
+    public static TaskArithmeticMerge taskArithmetic() {
+        return new TaskArithmeticMerge("task_arithmetic", "Task Arithmetic", "https://arxiv.org/abs/2212.04089",
+                null, false, false, false);
+    }
+
+    /** TIES: trim to the largest magnitudes, elect signs, merge the agreeing entries, divided by their weight. */
+    public static TaskArithmeticMerge ties() {
+        return new TaskArithmeticMerge("ties", "TIES", "https://arxiv.org/abs/2306.01708", Sparsifier.MAGNITUDE,
+                true, true, false);
+    }
+
+    /** DARE with TIES' sign election: random drop, L1 rescale. */
+    public static TaskArithmeticMerge dareTies() {
+        return new TaskArithmeticMerge("dare_ties", "DARE TIES", "https://arxiv.org/abs/2311.03099",
+                Sparsifier.BERNOULLI, true, false, true);
+    }
+
+    public static TaskArithmeticMerge dareLinear() {
+        return new TaskArithmeticMerge("dare_linear", "Linear DARE", "https://arxiv.org/abs/2311.03099",
+                Sparsifier.BERNOULLI, false, false, true);
+    }
+
+    /** Model breadcrumbs: drop the largest outliers and the smallest magnitudes. */
+    public static TaskArithmeticMerge breadcrumbs() {
+        return new TaskArithmeticMerge("breadcrumbs", "Model Breadcrumbs", "https://arxiv.org/abs/2312.06795",
+                Sparsifier.MAGNITUDE_OUTLIERS, false, false, false);
+    }
+
+    public static TaskArithmeticMerge breadcrumbsTies() {
+        return new TaskArithmeticMerge("breadcrumbs_ties", "Model Breadcrumbs with TIES",
+                "https://arxiv.org/abs/2312.06795", Sparsifier.MAGNITUDE_OUTLIERS, true, false, false);
+    }
+
+    /** DELLA: magnitude-ranked random drop (MAGPRUNE) with TIES' sign election. */
+    public static TaskArithmeticMerge della() {
+        return new TaskArithmeticMerge("della", "DELLA", "https://arxiv.org/abs/2406.11617",
+                Sparsifier.DELLA_MAGPRUNE, true, true, true);
+    }
+
+    public static TaskArithmeticMerge dellaLinear() {
+        return new TaskArithmeticMerge("della_linear", "Linear DELLA", "https://arxiv.org/abs/2406.11617",
+                Sparsifier.DELLA_MAGPRUNE, false, false, true);
+    }
+
+    @Override
+    public String name() { return name; }
+
+    @Override
+    public String prettyName() { return prettyName; }
+
+    @Override
+    public String reference() { return reference; }
+
+    @Override
+    public List<ParamSpec> parameters() {
+        List<ParamSpec> p = new ArrayList<>(List.of(
+                ParamSpec.shared("int8_mask", Type.BOOL, false),
+                ParamSpec.shared("normalize", Type.BOOL, defaultNormalize),
+                ParamSpec.shared("rescale", Type.BOOL, defaultRescale),
+                ParamSpec.shared("lambda", Type.FLOAT, 1.0),
+                new ParamSpec("weight", Type.FLOAT, true, false, true, null),
+                ParamSpec.perNonBase("density", Type.FLOAT, 1.0)));
+        if (sparsifier == Sparsifier.MAGNITUDE_OUTLIERS) p.add(ParamSpec.perNonBase("gamma", Type.FLOAT, 0.01));
+        if (sparsifier == Sparsifier.DELLA_MAGPRUNE) p.add(ParamSpec.perNonBase("epsilon", Type.FLOAT, 0.15));
+        return List.copyOf(p);
+    }
+
+    @Override
+    public Contract contract() { return new Contract(BasePolicy.REQUIRED, 1, Integer.MAX_VALUE); }
+
+    @Override
+    public boolean random() {
+        return sparsifier == Sparsifier.BERNOULLI || sparsifier == Sparsifier.DELLA_MAGPRUNE;
+    }
+
+    @Override
+    public List<Problem> check(Resolved r) {
+        List<Problem> out = new ArrayList<>();
+        if (sparsifier == null) return out;
+        for (int i = 0; i < r.perModel().size(); i++) {
+            if (i == r.baseIndex()) continue;
+            Map<String, Object> p = r.perModel().get(i);
+            double density = ((Number) p.get("density")).doubleValue();
+            if (density <= 0) {
+                out.add(Problem.warning("density", i, "density " + density + " keeps nothing of " + r.models().get(i)
+                        + "'s task vector (mergekit 0.1.5 merges it as zeros)"));
+            }
+            if (sparsifier == Sparsifier.DELLA_MAGPRUNE && density > 0 && density < 1) {
+                double eps = ((Number) p.get("epsilon")).doubleValue();
+                if (density + eps >= 1 || density - eps <= 0) {
+                    out.add(Problem.error("epsilon", i, "DELLA needs density ± epsilon inside (0, 1), but "
+                            + r.models().get(i) + " has density " + density + " and epsilon " + eps
+                            + " (mergekit: \"Epsilon must be chosen such that density +/- epsilon is in (0, 1)\")"));
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public float[] merge(TensorInputs in) {
+        int n = in.numel();
+        float[] base = in.base();
+        int[] models = in.nonBase();
+        if (models.length == 0) return base;
+        Precision p = in.precision();
+        boolean rescale = in.sharedBool("rescale");
+        Sparsifier.Shape shape = Sparsifier.Shape.of(in.shape());
+
+        float[][] weighted = new float[models.length][];
+        float[] w = new float[models.length];
+        for (int k = 0; k < models.length; k++) {
+            int m = models[k];
+            float[] delta = TaskVector.of(in.tensor(m), base, n, p);
+            if (sparsifier != null) {
+                Map<String, Object> params = in.perModel(m);
+                Sparsifier.Sparsity s = new Sparsifier.Sparsity(in.perModelDouble(m, "density"),
+                        doubleOr(params, "gamma"), doubleOr(params, "epsilon"));
+                delta = sparsifier.apply(delta, shape, s, p, in.random(m), rescale, in);
+            }
+            w[k] = p.r((float) in.perModelDouble(m, "weight"));
+            for (int i = 0; i < n; i++) delta[i] = p.r(delta[i] * w[k]); // a fresh array: weighted in place
+            weighted[k] = delta;
+        }
+
+        float[] mixed;
+        float[] divisor = new float[n];
+        if (signConsensus) {
+            boolean[] positive = SignConsensus.positiveMajority(weighted, n, p);
+            mixed = new float[n];
+            for (int i = 0; i < n; i++) {
+                float sum = 0f, weights = 0f;
+                for (int k = 0; k < models.length; k++) {
+                    boolean agree = SignConsensus.agrees(weighted[k][i], positive[i]);
+                    sum += agree ? weighted[k][i] : weighted[k][i] * 0f;
+                    weights += agree ? w[k] : w[k] * 0f;
+                }
+                mixed[i] = p.r(sum);
+                float d = p.r(weights);
+                divisor[i] = d == 0 ? 1f : d;
+            }
+        } else {
+            mixed = ModelSum.of(weighted, n, p);
+            float d = ModelSum.ofScalars(w, p);
+            java.util.Arrays.fill(divisor, Math.abs(d) < p.scalar(1e-8) ? 1f : d);
+        }
+
+        boolean normalize = in.sharedBool("normalize");
+        double lambda = in.sharedDouble("lambda");
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            float delta = mixed[i];
+            if (normalize) delta = p.r(delta / divisor[i]);
+            if (lambda != 1) delta = p.times(delta, lambda);
+            out[i] = p.r(base[i] + delta);
+        }
+        return out;
+    }
+
+    private static double doubleOr(Map<String, Object> params, String key) {
+        Object v = params.get(key);
+        return v == null ? 0 : ((Number) v).doubleValue();
+    }
+}
