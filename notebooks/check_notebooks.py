@@ -6,8 +6,9 @@ Usage: python check_notebooks.py --jar TOOLKIT-all.jar [--out DIR] [NOTEBOOK.ipy
 Needs `pip install jjava nbclient nbformat` in the Python that runs it (that Python's bin folder must hold
 `jupyter`). It installs the "mergelab" kernelspec (JJava with the toolkit jar on its classpath) into a temporary
 JUPYTER_PATH via `java -jar JAR notebook --install-only`, runs every notebook (default: all *.ipynb beside this
-script) from the notebooks folder, and fails if a cell raises an error, if a notebook shows no chart, or if a cell
-whose last line draws a chart (`.plot()`, `.image()`) produced no image/png output. Imported models go to a
+script) from the notebooks folder, and fails if a cell raises an error, if a notebook shows no chart, if a cell
+whose last line draws a chart (`.plot()`, `.image()`) produced no image/png output, or if a cell that runs a merge
+showed no progress bar. Imported models go to a
 temporary MERGELAB_MODELS unless it is set. Executed copies are written to --out for inspection.
 """
 import argparse
@@ -57,6 +58,9 @@ def check(path: Path, out_dir: Path, timeout: int) -> list:
         for o in cell.get("outputs", []):
             if o.get("output_type") == "error":
                 problems.append(f"{path.name} cell {i}: {o.get('ename')}: {o.get('evalue')}")
+        if "Merge.run(" in cell.source and not any("<progress" in o.get("data", {}).get("text/html", "")
+                                                    for o in cell.get("outputs", [])) and not problems:
+            problems.append(f"{path.name} cell {i} runs a merge but shows no progress bar")
         if draws_chart(cell.source) and pngs == 0 and not problems:
             problems.append(f"{path.name} cell {i} should show a chart but has no image/png output:\n{cell.source}")
     if images == 0 and not problems:

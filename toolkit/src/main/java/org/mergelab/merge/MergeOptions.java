@@ -23,9 +23,20 @@ public record MergeOptions(boolean overwrite, long outShardBytes, int threads, b
         corrections = Set.copyOf(corrections);
     }
 
+    /** Where a notebook integration is installed, every merge started from the defaults reports progress there. */
+    private static volatile java.util.function.Supplier<Progress> defaultProgress = () -> Progress.NONE;
+
     public static MergeOptions defaults() {
         return new MergeOptions(false, DEFAULT_SHARD_BYTES, Runtime.getRuntime().availableProcessors(), true, true,
-                Progress.NONE, null, Set.of());
+                defaultProgress.get(), null, Set.of());
+    }
+
+    /**
+     * Makes {@link #defaults()} start each merge with a fresh progress display from {@code factory}: the notebook
+     * integration installs one so merges in a notebook show a progress bar without asking.
+     */
+    public static void setDefaultProgress(java.util.function.Supplier<Progress> factory) {
+        defaultProgress = factory == null ? () -> Progress.NONE : factory;
     }
 
     /** The same random numbers on every run: a DARE or DELLA merge becomes reproducible. */
