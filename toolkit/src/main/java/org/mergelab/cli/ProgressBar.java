@@ -37,11 +37,13 @@ final class ProgressBar implements MergeOptions.Progress, DownloadProgress {
     }
 
     private long startBytes = -1;
+    private boolean finished;
 
     @Override
     public synchronized void update(String file, long fileDone, long fileTotal, long allDone, long allTotal) {
         long now = System.nanoTime();
-        boolean finished = allDone >= allTotal;
+        if (finished) return;
+        finished = allDone >= allTotal;
         if (!finished && now - lastDraw < 100_000_000L) return;
         lastDraw = now;
         // Bytes already on disk when the bar starts (cached files, a resumed part) do not count towards the rate.

@@ -29,8 +29,8 @@ import java.util.stream.Stream;
  * A local stand-in for the Hugging Face Hub, on 127.0.0.1 only, speaking the protocol huggingface_hub and MergeLab
  * use: {@code GET /api/models/ORG/NAME/revision/REV?blobs=true} (commit and siblings with sizes, git blob ids and LFS
  * sha256), {@code HEAD|GET /ORG/NAME/resolve/REV/FILE} (X-Repo-Commit, ETag = git blob sha1 for small files; for
- * LFS files a 302 to an absolute CDN URL with X-Linked-Etag = sha256 and X-Linked-Size), and {@code /cdn/SHA256}
- * serving the bytes with Range support. Gated repositories answer 401 without the token; unknown repositories,
+ * LFS files a 302 to an absolute URL on a second port, the "CDN", with X-Linked-Etag = sha256 and X-Linked-Size),
+ * and that CDN's {@code /cdn/SHA256} serving the bytes with Range support. Gated repositories answer 401 without the token; unknown repositories,
  * revisions and files 404 with the Hub's X-Error-Code. Faults can be injected: corrupt bytes, connections cut after
  * N bytes. Every request is logged.
  */
@@ -63,6 +63,8 @@ public final class FakeHub implements AutoCloseable {
     }
 
     private final HttpServer server;
+    /** The "CDN": a second origin, as the Hub's LFS storage is, so clients must not send it the token. */
+    private final HttpServer cdn;
     private final Map<String, Repo> repos = new ConcurrentHashMap<>();
     private final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
     private final List<String> log = Collections.synchronizedList(new ArrayList<>());
@@ -75,6 +77,14 @@ public final class FakeHub implements AutoCloseable {
         server.createContext("/", this::handle);
         server.setExecutor(Executors.newFixedThreadPool(4));
         server.start();
+        cdn = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        cdn.createContext("/", this::handle);
+        cdn.setExecutor(Executors.newFixedThreadPool(4));
+        cdn.start();
+    }
+
+    URI cdnEndpoint() {
+        return URI.create("http://127.0.0.1:" + cdn.getAddress().getPort());
     }
 
     public URI endpoint() {
@@ -278,7 +288,7 @@ public final class FakeHub implements AutoCloseable {
             ex.getResponseHeaders().set("X-Linked-Etag", "\"" + sha + "\"");
             ex.getResponseHeaders().set("X-Linked-Size", Long.toString(b.length));
             ex.getResponseHeaders().set("ETag", "\"" + gitSha1(("oid sha256:" + sha).getBytes(StandardCharsets.US_ASCII)) + "\"");
-            ex.getResponseHeaders().set("Location", endpoint() + "/cdn/" + sha + "?file=" + file.replace('/', '_'));
+            ex.getResponseHeaders().set("Location", cdnEndpoint() + "/cdn/" + sha + "?file=" + file.replace('/', '_'));
             ex.sendResponseHeaders(302, -1);
             return;
         }
@@ -341,8 +351,10 @@ public final class FakeHub implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
-        ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
+        for (HttpServer s : List.of(server, cdn)) {
+            s.stop(0);
+            ((java.util.concurrent.ExecutorService) s.getExecutor()).shutdownNow();
+        }
     }
 
     /**

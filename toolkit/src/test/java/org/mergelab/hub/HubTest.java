@@ -178,6 +178,8 @@ class HubTest {
         Path dir = client(FakeHub.TOKEN, false).snapshot("test-org/gated", null, null, DownloadProgress.NONE);
         assertTrue(Files.isRegularFile(dir.resolve("model.safetensors")));
         assertTrue(hub.log().stream().filter(l -> l.contains("/resolve/") || l.contains("/api/")).allMatch(l -> l.endsWith("auth")));
+        assertTrue(hub.log().stream().filter(l -> l.contains("/cdn/")).noneMatch(l -> l.endsWith("auth")),
+                "the token never leaves the Hub's host for the CDN: " + hub.log());
     }
 
     @Test
