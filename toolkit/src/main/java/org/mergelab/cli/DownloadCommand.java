@@ -4,11 +4,23 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.mergelab.hub.Hub;
 import org.mergelab.io.Checkpoint;
 
 final class DownloadCommand implements Main.Command {
+    private final Map<String, String> env;
+
+    DownloadCommand() {
+        this(System.getenv());
+    }
+
+    /** With the given environment instead of the process's (HF_ENDPOINT, HF_HUB_CACHE, ...): for tests. */
+    DownloadCommand(Map<String, String> env) {
+        this.env = env;
+    }
+
     @Override
     public String usage() {
         return "download ORG/NAME[@REVISION] [--revision R] [--include GLOB]...";
@@ -53,7 +65,7 @@ final class DownloadCommand implements Main.Command {
             id = id.substring(0, at);
         }
         if (!Hub.isRepoId(id)) throw new Args.UsageException("'" + id + "' is not a Hub model id (ORG/NAME)");
-        Hub hub = Hub.fromEnvironment();
+        Hub hub = new Hub(Hub.Settings.fromEnvironment(env));
         ProgressBar bar = new ProgressBar(System.err, "download");
         Path dir = hub.snapshot(id, revision, include.isEmpty() ? null : include, bar);
         if (include.isEmpty()) {
