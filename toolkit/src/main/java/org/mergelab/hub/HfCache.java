@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
  *   blobs/ETAG                 file contents, named by the Hub's ETag (sha256 for LFS files, git sha1 otherwise)
  *   blobs/ETAG.incomplete      a download in progress (resumed from its length)
  *   snapshots/COMMIT/FILE      relative symlinks to ../../blobs/ETAG
+ * ROOT/.locks/models--ORG--NAME/ETAG.lock   held while a blob downloads
  * </pre>
  * ROOT is {@code $HF_HUB_CACHE}, else {@code $HUGGINGFACE_HUB_CACHE}, else {@code $HF_HOME/hub}, else
  * {@code $XDG_CACHE_HOME/huggingface/hub}, else {@code ~/.cache/huggingface/hub}: huggingface_hub's order. Blobs
@@ -84,6 +85,11 @@ public final class HfCache {
 
     public Path incomplete(String repoId, String etag) {
         return repoDir(repoId).resolve("blobs").resolve(etag + ".incomplete");
+    }
+
+    /** {@code ROOT/.locks/models--ORG--NAME/ETAG.lock}, where huggingface_hub keeps its download locks too. */
+    public Path lockFile(String repoId, String etag) {
+        return root.resolve(".locks").resolve(repoDir(repoId).getFileName()).resolve(etag + ".lock");
     }
 
     /** The commit {@code revision} names: itself if it is a commit hash, else what refs/REVISION recorded. */

@@ -251,10 +251,18 @@ public final class Hub {
             Path blob = cache().blob(repoId, etag);
             if (!Files.isRegularFile(blob)) {
                 Files.createDirectories(blob.getParent());
-                Path part = cache().incomplete(repoId, etag);
-                get(where, location, part, f, doneBefore, total, progress);
-                verify(where, part, f, etag);
-                HfCache.move(part, blob);
+                // One download per blob at a time: a second process waits here, then finds the blob done.
+                Path lock = cache().lockFile(repoId, etag);
+                Files.createDirectories(lock.getParent());
+                try (FileChannel lc = FileChannel.open(lock, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                     var held = lc.lock()) {
+                    if (!Files.isRegularFile(blob)) {
+                        Path part = cache().incomplete(repoId, etag);
+                        get(where, location, part, f, doneBefore, total, progress);
+                        verify(where, part, f, etag);
+                        HfCache.move(part, blob);
+                    }
+                }
             }
             progress.update(f.path(), f.size(), f.size(), doneBefore + f.size(), total);
             if (!deferLink) cache().link(repoId, commit, f.path(), etag);
