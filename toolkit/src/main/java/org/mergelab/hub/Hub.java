@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -30,6 +31,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Flow;
 import java.util.regex.Pattern;
 import org.mergelab.Version;
 
@@ -80,6 +82,12 @@ public final class Hub {
     private static final Pattern ETAG = Pattern.compile("[A-Za-z0-9_.-]{1,200}");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int ATTEMPTS = 5;
+
+    static {
+        // The JDK client reads responses in 16 KB buffers by default; 256 KB ones download about 1.5x faster. Read
+        // once, when the first client is built, and only if nobody chose a size.
+        if (System.getProperty("jdk.httpclient.bufsize") == null) System.setProperty("jdk.httpclient.bufsize", "262144");
+    }
 
     private final Settings settings;
     private final HttpClient http;
@@ -258,8 +266,7 @@ public final class Hub {
                      var held = lc.lock()) {
                     if (!Files.isRegularFile(blob)) {
                         Path part = cache().incomplete(repoId, etag);
-                        get(where, location, part, f, doneBefore, total, progress);
-                        verify(where, part, f, etag);
+                        get(where, location, part, f, etag, doneBefore, total, progress);
                         HfCache.move(part, blob);
                     }
                 }
@@ -307,11 +314,13 @@ public final class Hub {
     /**
      * GETs {@code location} into {@code part}, appending to what is already there (a Range request) and retrying
      * up to {@value #ATTEMPTS} times while the transfer makes progress; redirects are followed, and the token is
-     * sent only to the Hub's own host.
+     * sent only to the Hub's own host. The file is hashed as it is written; a mismatch with the Hub's listing
+     * deletes it.
      */
-    private void get(String where, URI location, Path part, RepoFile f, long doneBefore, long total,
+    private void get(String where, URI location, Path part, RepoFile f, String etag, long doneBefore, long total,
                      DownloadProgress progress) throws IOException {
         if (location == null) throw new IOException("no download location");
+        Hasher hasher = new Hasher(f, etag);
         IOException last = null;
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
             long have = Files.exists(part) ? Files.size(part) : 0;
@@ -319,11 +328,16 @@ public final class Hub {
                 Files.delete(part);
                 have = 0;
             }
-            if (have == f.size() && have > 0) return;
             long before = have;
             try {
-                transfer(where, location, part, have, f, doneBefore, total, progress);
-                if (Files.size(part) == f.size()) return;
+                hasher.restart(part, have);
+                if (have < f.size() || f.size() == 0) {
+                    transfer(where, location, part, have, f, hasher, doneBefore, total, progress);
+                }
+                if (Files.size(part) == f.size()) {
+                    hasher.verify(where, part);
+                    return;
+                }
                 last = new IOException("the connection closed after " + Files.size(part) + " of " + f.size() + " bytes");
             } catch (IOException e) {
                 last = e;
@@ -338,85 +352,169 @@ public final class Hub {
                 + "); run again to resume from " + part, last);
     }
 
-    private void transfer(String where, URI uri, Path part, long have, RepoFile f, long doneBefore, long total,
-                          DownloadProgress progress) throws IOException {
+    private void transfer(String where, URI uri, Path part, long have, RepoFile f, Hasher hasher, long doneBefore,
+                          long total, DownloadProgress progress) throws IOException {
         for (int hop = 0; hop < 5; hop++) {
             HttpRequest.Builder b = HttpRequest.newBuilder(uri).GET().header("Accept-Encoding", "identity");
             if (have > 0) b.header("Range", "bytes=" + have + "-");
-            HttpResponse<InputStream> r = send(b, HttpResponse.BodyHandlers.ofInputStream(), uri);
-            int code = r.statusCode();
-            Optional<String> loc = r.headers().firstValue("Location");
-            if (code >= 300 && code < 400 && loc.isPresent()) {
-                r.body().close();
-                uri = uri.resolve(loc.get());
-                continue;
-            }
-            if (code == 416 && have == f.size()) {
-                r.body().close();
-                return;
-            }
-            long offset;
-            if (code == 206) {
+            try (FileChannel out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                HttpResponse<Void> r = send(b, info -> {
+                    int code = info.statusCode();
+                    long offset = -1;
+                    if (code == 206) {
+                        String range = info.headers().firstValue("Content-Range").orElse("");
+                        if (range.startsWith("bytes " + have + "-")) offset = have;
+                    } else if (code == 200) {
+                        offset = 0; // no range asked, or the server ignored it: start over
+                    }
+                    if (offset < 0) return HttpResponse.BodySubscribers.replacing(null);
+                    return HttpResponse.BodySubscribers.fromSubscriber(new FileSink(where, out, offset, f, hasher,
+                            doneBefore, total, progress), sink -> null);
+                }, uri);
+                int code = r.statusCode();
+                Optional<String> loc = r.headers().firstValue("Location");
+                if (code >= 300 && code < 400 && loc.isPresent()) {
+                    uri = uri.resolve(loc.get());
+                    continue;
+                }
+                if (code == 416 && have == f.size()) return;
                 String range = r.headers().firstValue("Content-Range").orElse("");
-                offset = range.startsWith("bytes " + have + "-") ? have : -1;
-                if (offset < 0) {
-                    r.body().close();
+                if (code == 206 && !range.startsWith("bytes " + have + "-")) {
                     throw new IOException("the server answered a Range request from byte " + have + " with '" + range + "'");
                 }
-            } else if (code == 200) {
-                offset = 0; // the server ignored the Range header: start over
-            } else {
-                r.body().close();
-                throw httpError(code, r.headers(), where, "");
-            }
-            try (InputStream in = r.body();
-                 FileChannel out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                out.truncate(offset);
-                long pos = offset;
-                byte[] buf = new byte[1 << 16];
-                long lastReport = 0;
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    if (pos + n > f.size()) {
-                        throw new HubException(where + ": the server sent more than the " + f.size() + " bytes listed");
-                    }
-                    ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
-                    while (bb.hasRemaining()) pos += out.write(bb, pos);
-                    if (pos - lastReport >= 1 << 20 || pos == f.size()) {
-                        lastReport = pos;
-                        progress.update(f.path(), pos, f.size(), doneBefore + pos, total);
-                    }
+                if (code != 200 && code != 206) throw httpError(code, r.headers(), where, "");
+                return;
+            } catch (IOException e) {
+                for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+                    if (c instanceof HubException h) throw h;
                 }
+                throw e;
             }
-            return;
         }
         throw new IOException("too many redirects");
     }
 
-    /** LFS files must hash to the sha256 the Hub lists; other files to their git blob id. */
-    private static void verify(String where, Path part, RepoFile f, String etag) throws IOException {
-        long size = Files.size(part);
-        if (size != f.size()) {
-            deleteQuietly(part);
-            throw new HubException(where + ": downloaded " + size + " bytes but the Hub lists " + f.size()
-                    + "; the download was deleted");
+    /** Writes a response body straight into the partial file, hashing and reporting as it goes. */
+    private static final class FileSink implements Flow.Subscriber<List<ByteBuffer>> {
+        private final String where;
+        private final FileChannel out;
+        private final RepoFile f;
+        private final Hasher hasher;
+        private final long doneBefore, total;
+        private final DownloadProgress progress;
+        private Flow.Subscription subscription;
+        private long pos, lastReport;
+
+        FileSink(String where, FileChannel out, long offset, RepoFile f, Hasher hasher, long doneBefore, long total,
+                 DownloadProgress progress) {
+            this.where = where;
+            this.out = out;
+            this.pos = offset;
+            this.f = f;
+            this.hasher = hasher;
+            this.doneBefore = doneBefore;
+            this.total = total;
+            this.progress = progress;
+            try {
+                out.truncate(offset);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            if (offset == 0) hasher.reset();
         }
-        String expected, algorithm, got;
-        if (f.lfs()) {
-            expected = f.lfsSha256();
-            algorithm = "sha256";
-            got = digest(part, "SHA-256", null);
-        } else {
-            expected = f.blobId() != null ? f.blobId() : etag;
-            algorithm = "git blob sha1";
-            got = digest(part, "SHA-1", ("blob " + size + "\0").getBytes(StandardCharsets.US_ASCII));
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            s.request(1);
         }
-        if (expected == null || !expected.matches("[0-9a-f]{40}|[0-9a-f]{64}")) {
-            return; // nothing to check against (a listing without blob ids and an opaque ETag)
+
+        @Override
+        public void onNext(List<ByteBuffer> buffers) {
+            try {
+                for (ByteBuffer bb : buffers) {
+                    if (pos + bb.remaining() > f.size()) {
+                        throw new HubException(where + ": the server sent more than the " + f.size() + " bytes listed");
+                    }
+                    hasher.update(bb.duplicate());
+                    while (bb.hasRemaining()) pos += out.write(bb, pos);
+                }
+                if (pos - lastReport >= 1 << 20 || pos == f.size()) {
+                    lastReport = pos;
+                    progress.update(f.path(), pos, f.size(), doneBefore + pos, total);
+                }
+                subscription.request(1);
+            } catch (IOException e) {
+                subscription.cancel();
+                throw new UncheckedIOException(e);
+            } catch (RuntimeException e) {
+                subscription.cancel();
+                throw e;
+            }
         }
-        if (!expected.equalsIgnoreCase(got)) {
-            deleteQuietly(part);
-            throw new HubException(where + ": " + algorithm + " of the download is " + got + " but the Hub lists "
-                    + expected + "; the corrupt download was deleted (run again to retry)");
+
+        @Override
+        public void onError(Throwable t) {
+            // the response fails with t; what was written stays for the next attempt to resume from
+        }
+
+        @Override
+        public void onComplete() {
+            // nothing to flush: every buffer was written as it came
+        }
+    }
+
+    /**
+     * The hash a file must have: sha256 for LFS files (the Hub lists it), the git blob sha1 for the others
+     * ({@code sha1("blob SIZE\0" + bytes)}, the Hub's blob id). Fed as bytes arrive; a resumed download first hashes
+     * the part already on disk.
+     */
+    private static final class Hasher {
+        private final RepoFile f;
+        private final String expected, algorithm;
+        private MessageDigest md;
+
+        Hasher(RepoFile f, String etag) {
+            this.f = f;
+            String e = f.lfs() ? f.lfsSha256() : f.blobId() != null ? f.blobId() : etag;
+            this.expected = e != null && e.matches("[0-9a-f]{40}|[0-9a-f]{64}") ? e : null;
+            this.algorithm = f.lfs() ? "sha256" : "git blob sha1";
+        }
+
+        synchronized void reset() {
+            try {
+                md = MessageDigest.getInstance(f.lfs() ? "SHA-256" : "SHA-1");
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+            if (!f.lfs()) md.update(("blob " + f.size() + "\0").getBytes(StandardCharsets.US_ASCII));
+        }
+
+        /** Starts over, hashing the {@code have} bytes already in {@code part}. */
+        void restart(Path part, long have) throws IOException {
+            reset();
+            if (have == 0) return;
+            try (InputStream in = Files.newInputStream(part)) {
+                byte[] buf = new byte[1 << 20];
+                long left = have;
+                for (int n; left > 0 && (n = in.read(buf, 0, (int) Math.min(buf.length, left))) > 0; left -= n) {
+                    update(ByteBuffer.wrap(buf, 0, n));
+                }
+            }
+        }
+
+        synchronized void update(ByteBuffer b) {
+            md.update(b);
+        }
+
+        synchronized void verify(String where, Path part) {
+            if (expected == null) return; // nothing to check against (no blob id listed and an opaque ETag)
+            String got = HexFormat.of().formatHex(md.digest());
+            if (!expected.equalsIgnoreCase(got)) {
+                deleteQuietly(part);
+                throw new HubException(where + ": " + algorithm + " of the download is " + got + " but the Hub lists "
+                        + expected + "; the corrupt download was deleted (run again to retry)");
+            }
         }
     }
 

@@ -338,7 +338,8 @@ public final class FakeHub implements AutoCloseable {
             out.flush();
             throw new IOException("cut"); // closes the connection with the body short
         }
-        out.write(b, from, len);
+        // In pieces: the JDK server copies each write into a buffer of its size.
+        for (int off = from; off < b.length; off += 1 << 20) out.write(b, off, Math.min(1 << 20, b.length - off));
     }
 
     private void error(HttpExchange ex, int code, String errorCode, String commit) throws IOException {
