@@ -71,6 +71,7 @@ public final class FakeHub implements AutoCloseable {
     private final Map<String, Integer> cutAfter = new ConcurrentHashMap<>();
     private final Map<String, Integer> cutsLeft = new ConcurrentHashMap<>();
     private final Map<String, Boolean> corrupt = new ConcurrentHashMap<>();
+    private final Map<String, Integer> truncate = new ConcurrentHashMap<>();
 
     public FakeHub() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -118,7 +119,13 @@ public final class FakeHub implements AutoCloseable {
         corrupt.put(file, true);
     }
 
+    /** Serves only the first {@code bytes} bytes of {@code file}, as if that were all of it (the listing disagrees). */
+    public void truncate(String file, int bytes) {
+        truncate.put(file, bytes);
+    }
+
     public void clearFaults() {
+        truncate.clear();
         corrupt.clear();
         cutAfter.clear();
         cutsLeft.clear();
@@ -314,6 +321,7 @@ public final class FakeHub implements AutoCloseable {
             b = b.clone();
             b[b.length / 2] ^= 0x5A;
         }
+        if (truncate.containsKey(file)) b = java.util.Arrays.copyOf(b, Math.min(b.length, truncate.get(file)));
         int from = 0;
         if (range != null && range.startsWith("bytes=") && range.endsWith("-")) {
             from = Integer.parseInt(range.substring(6, range.length() - 1));

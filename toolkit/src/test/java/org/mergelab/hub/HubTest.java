@@ -252,6 +252,28 @@ class HubTest {
     }
 
     @Test
+    void aTruncatedFileIsNeverLinkedAndResumesOnceTheHubServesItWhole() throws IOException {
+        hub.truncate("model.safetensors", 5000);
+        Path repo = cacheDir.resolve("models--test-org--tiny");
+        String sha = FakeHub.sha256(tiny.get("model.safetensors"));
+        try {
+            HubException e = assertThrows(HubException.class, () -> get("test-org/tiny", null));
+            assertTrue(e.getMessage().contains("interrupted at 5000 of " + tiny.get("model.safetensors").length)
+                    && e.getMessage().contains("resume"), e.getMessage());
+            assertFalse(Files.exists(repo.resolve("snapshots/" + C1 + "/model.safetensors")));
+            assertFalse(Files.exists(repo.resolve("blobs/" + sha)), "no blob from a short file");
+            assertFalse(Files.exists(repo.resolve("refs/main")));
+            assertEquals(5000, Files.size(repo.resolve("blobs/" + sha + ".incomplete")), "kept to resume from");
+        } finally {
+            hub.clearFaults();
+        }
+        hub.clearLog();
+        Path dir = get("test-org/tiny", null);
+        assertArrayEquals(tiny.get("model.safetensors"), Files.readAllBytes(dir.resolve("model.safetensors")));
+        assertTrue(hub.log().stream().anyMatch(l -> l.contains("Range=bytes=5000-")), hub.log().toString());
+    }
+
+    @Test
     void hostileIndexesAndListingsAreRefused() {
         HubException e = assertThrows(HubException.class, () -> get("test-org/bad-index", null));
         assertTrue(e.getMessage().contains("../../evil.safetensors") && e.getMessage().contains("outside"), e.getMessage());

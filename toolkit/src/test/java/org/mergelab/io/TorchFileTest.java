@@ -54,6 +54,18 @@ class TorchFileTest {
     }
 
     @Test
+    void aLoneBinFileOpensAsACheckpoint() {
+        try (Checkpoint c = Checkpoint.open(Reference.file("formats/torch/state_dict.bin"));
+             TorchFile f = TorchFile.open(Reference.file("formats/torch/state_dict.bin"))) {
+            assertEquals(new ArrayList<>(f.tensors().keySet()), c.tensorNames());
+            assertArrayEquals(f.read("weight_t").data(), c.read("weight_t").data());
+            float[] row = new float[6];
+            c.readChunk("weight", 12, row, 0, 6);
+            assertArrayEquals(c.read("row2").data(), row, "row 2 of weight is the view saved at offset 12");
+        }
+    }
+
+    @Test
     void aShardedBinFolderReadsLikeTheSameTensorsInSafetensors() {
         try (Checkpoint bin = Checkpoint.open(Reference.file("formats/torch/sharded"));
              SafetensorsFile st = SafetensorsFile.open(Reference.file("formats/torch/sharded.safetensors"))) {
