@@ -27,6 +27,8 @@ public final class Main {
         COMMANDS.put("notebook", new NotebookCommand());
         COMMANDS.put("data", new DataCommand());
         COMMANDS.put("make-test-model", new MakeTestModelCommand());
+        COMMANDS.put("import-gguf", new ImportGgufCommand());
+        COMMANDS.put("download", new DownloadCommand());
     }
 
     private Main() {}

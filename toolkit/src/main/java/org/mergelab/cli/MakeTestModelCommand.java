@@ -10,7 +10,7 @@ import org.mergelab.io.DType;
 final class MakeTestModelCommand implements Main.Command {
     @Override
     public String usage() {
-        return "make-test-model NAME OUT_DIR [--dtype D] [--seed N] [--fine-tune-seed M --delta X]";
+        return "make-test-model NAME OUT_DIR [--dtype D] [--seed N] [--fine-tune-seed M --delta X] [--format F]";
     }
 
     @Override
@@ -21,12 +21,13 @@ final class MakeTestModelCommand implements Main.Command {
                 + "  --dtype D            storage dtype (default: the real model's)\n"
                 + "  --seed N             weights seed (default 1)\n"
                 + "  --fine-tune-seed M   add a perturbation drawn from M: a 'fine-tune' of the model with seed N\n"
-                + "  --delta X            the perturbation's size relative to the weights (default 0.1)";
+                + "  --delta X            the perturbation's size relative to the weights (default 0.1)\n"
+                + "  --format F           safetensors (default) or bin (PyTorch pytorch_model.bin, sharded alike)";
     }
 
     @Override
     public int run(List<String> argv, PrintStream out) throws Exception {
-        Args a = Args.parse(argv, Set.of(), Set.of("dtype", "seed", "fine-tune-seed", "delta"));
+        Args a = Args.parse(argv, Set.of(), Set.of("dtype", "seed", "fine-tune-seed", "delta", "format"));
         String name = a.positional(0, "NAME");
         Path dir = Path.of(a.positional(1, "OUT_DIR"));
         a.expectPositionals(2);
@@ -34,9 +35,18 @@ final class MakeTestModelCommand implements Main.Command {
         DType dtype = a.option("dtype") != null ? DType.parse(a.option("dtype")) : spec.storedDtype();
         long t0 = System.nanoTime();
         TestModels.write(spec, dir, dtype, Long.parseLong(a.option("seed", "1")),
-                Long.parseLong(a.option("fine-tune-seed", "0")), Double.parseDouble(a.option("delta", "0.1")));
+                Long.parseLong(a.option("fine-tune-seed", "0")), Double.parseDouble(a.option("delta", "0.1")),
+                format(a.option("format", "safetensors")));
         out.printf("wrote %s (%s shapes, %s) in %.1f s%n", dir, spec.hubId(), dtype.torchName(),
                 (System.nanoTime() - t0) / 1e9);
         return 0;
+    }
+
+    private static TestModels.Format format(String f) {
+        return switch (f.toLowerCase(java.util.Locale.ROOT)) {
+            case "safetensors" -> TestModels.Format.SAFETENSORS;
+            case "bin", "pytorch" -> TestModels.Format.BIN;
+            default -> throw new Args.UsageException("--format must be safetensors or bin, not '" + f + "'");
+        };
     }
 }

@@ -22,6 +22,7 @@ import org.mergelab.io.DType;
 import org.mergelab.io.Json;
 import org.mergelab.io.OutputFolder;
 import org.mergelab.io.ShardedSafetensorsWriter;
+import org.mergelab.io.ShardedTorchWriter;
 import org.mergelab.io.TensorSpec;
 
 /**
@@ -53,7 +54,11 @@ public final class TestModels {
         return s;
     }
 
-    /** The tensors of {@code spec}, in checkpoint order, with their shapes, stored as {@code dtype}. */
+    /**
+     * The tensors of {@code spec}, with their shapes, stored as {@code dtype}, in the order transformers' state dict
+     * lists them (embedding; per layer attention, MLP, then the two norms; final norm; LM head): the order its
+     * sharding follows, so the shards hold the same tensors as the real repository's.
+     */
     public static List<TensorSpec> tensors(Spec spec, DType dtype) {
         JsonNode c = spec.config();
         Architecture arch = Architectures.forConfig(c);
@@ -64,8 +69,31 @@ public final class TestModels {
             if (w.name().equals("lm_head.weight") && tied) continue;
             out.add(new TensorSpec(w.name(), dtype, shapeOf(w.name(), c)));
         }
+        out.sort(java.util.Comparator.comparingInt((TensorSpec t) -> stateDictRank(t.name()))
+                .thenComparingInt(t -> org.mergelab.arch.ModuleKind.layerOf(t.name()).orElse(-1))
+                .thenComparingInt(t -> moduleRank(t.name())));
         return out;
     }
+
+    private static int stateDictRank(String name) {
+        if (name.startsWith("model.embed_tokens")) return 0;
+        if (name.startsWith("model.layers.")) return 1;
+        return name.startsWith("lm_head") ? 3 : 2;
+    }
+
+    /** Module order inside a transformers decoder layer. */
+    private static final List<String> LAYER_ORDER = List.of("self_attn.q_proj.weight", "self_attn.q_proj.bias",
+            "self_attn.k_proj.weight", "self_attn.k_proj.bias", "self_attn.v_proj.weight", "self_attn.v_proj.bias",
+            "self_attn.o_proj.weight", "self_attn.q_norm.weight", "self_attn.k_norm.weight", "mlp.gate_proj.weight",
+            "mlp.up_proj.weight", "mlp.down_proj.weight", "input_layernorm.weight", "post_attention_layernorm.weight");
+
+    private static int moduleRank(String name) {
+        for (int i = 0; i < LAYER_ORDER.size(); i++) if (name.endsWith("." + LAYER_ORDER.get(i))) return i;
+        return LAYER_ORDER.size();
+    }
+
+    /** How a test model's weights are stored. */
+    public enum Format { SAFETENSORS, BIN }
 
     /** A tensor's shape from the config, for the Llama family's names (Llama, Mistral, Qwen2, Qwen3). */
     static long[] shapeOf(String name, JsonNode c) {
@@ -98,12 +126,28 @@ public final class TestModels {
 
     /** {@link #write(String, Path, DType, long, long, double)} for any spec (a scaled-down one, say). */
     public static Path write(Spec spec, Path out, DType dtype, long seed, long tuneSeed, double delta) throws IOException {
+        return write(spec, out, dtype, seed, tuneSeed, delta, Format.SAFETENSORS);
+    }
+
+    /**
+     * {@link #write(Spec, Path, DType, long, long, double)} in either format: {@link Format#BIN} writes PyTorch
+     * {@code pytorch_model.bin} files (sharded with {@code pytorch_model.bin.index.json}) holding the same values.
+     */
+    public static Path write(Spec spec, Path out, DType dtype, long seed, long tuneSeed, double delta, Format format)
+            throws IOException {
         String name = spec.name();
         List<TensorSpec> tensors = tensors(spec, dtype);
         try (OutputFolder folder = OutputFolder.create(out, true)) {
-            try (ShardedSafetensorsWriter w = ShardedSafetensorsWriter.create(folder.dir(), tensors, spec.maxShardBytes())) {
-                fill(w, tensors, seed, tuneSeed, delta);
-                w.finish(Map.of("mergelab_test_model", name));
+            if (format == Format.BIN) {
+                try (ShardedTorchWriter w = ShardedTorchWriter.create(folder.dir(), tensors, spec.maxShardBytes())) {
+                    fill(w::writeChunk, w::markWritten, tensors, seed, tuneSeed, delta);
+                    w.finish();
+                }
+            } else {
+                try (ShardedSafetensorsWriter w = ShardedSafetensorsWriter.create(folder.dir(), tensors, spec.maxShardBytes())) {
+                    fill(w::writeChunk, w::markWritten, tensors, seed, tuneSeed, delta);
+                    w.finish(Map.of("mergelab_test_model", name));
+                }
             }
             ObjectNode cfg = spec.config().deepCopy();
             cfg.put("torch_dtype", dtype.torchName());
@@ -120,8 +164,12 @@ public final class TestModels {
 
     private static final int CHUNK = 1 << 20;
 
-    private static void fill(ShardedSafetensorsWriter w, List<TensorSpec> tensors, long seed, long tuneSeed, double delta)
-            throws IOException {
+    private interface ChunkSink {
+        void write(String name, long offset, float[] data, int n) throws IOException;
+    }
+
+    private static void fill(ChunkSink w, java.util.function.Consumer<String> done, List<TensorSpec> tensors, long seed,
+                             long tuneSeed, double delta) throws IOException {
         int threads = Runtime.getRuntime().availableProcessors();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
@@ -134,13 +182,13 @@ public final class TestModels {
                     jobs.add(pool.submit(() -> {
                         float[] buf = new float[len];
                         values(t.name(), start, buf, len, seed, tuneSeed, delta);
-                        w.writeChunk(t.name(), start, buf, len);
+                        w.write(t.name(), start, buf, len);
                         return null;
                     }));
                 }
             }
             for (Future<?> f : jobs) f.get();
-            for (TensorSpec t : tensors) w.markWritten(t.name());
+            for (TensorSpec t : tensors) done.accept(t.name());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);

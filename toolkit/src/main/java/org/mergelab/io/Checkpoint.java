@@ -17,18 +17,22 @@ import java.util.stream.Stream;
 
 /**
  * A Hugging Face checkpoint folder: {@code config.json} plus {@code model.safetensors} or shards listed in
- * {@code model.safetensors.index.json}. Opening reads only headers; tensors are read one at a time, on demand,
- * from memory-mapped files. Safe to read from several threads at once.
+ * {@code model.safetensors.index.json}; failing those, PyTorch's {@code pytorch_model.bin} or the shards listed in
+ * {@code pytorch_model.bin.index.json} (read by {@link TorchFile}, which never runs the pickle's code). Opening reads
+ * only headers; tensors are read one at a time, on demand, from memory-mapped files. Safe to read from several
+ * threads at once.
  */
 public final class Checkpoint implements Closeable {
     public static final String SINGLE_FILE = "model.safetensors";
     public static final String INDEX_FILE = "model.safetensors.index.json";
+    public static final String TORCH_FILE = "pytorch_model.bin";
+    public static final String TORCH_INDEX_FILE = "pytorch_model.bin.index.json";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path dir;
     private final ObjectNode config;
     private final Map<String, Path> fileOf;
-    private final Map<Path, SafetensorsFile> open = new LinkedHashMap<>();
+    private final Map<Path, TensorFile> open = new LinkedHashMap<>();
     private final Map<String, TensorInfo> infos = new LinkedHashMap<>();
 
     private Checkpoint(Path dir, ObjectNode config, Map<String, Path> fileOf) {
@@ -37,14 +41,19 @@ public final class Checkpoint implements Closeable {
         this.fileOf = fileOf;
     }
 
-    /** Opens a checkpoint folder, or a lone {@code .safetensors} file (which then has an empty config). */
+    /**
+     * Opens a checkpoint folder, or a lone {@code .safetensors} or PyTorch {@code .bin} file (which then has an
+     * empty config).
+     */
     public static Checkpoint open(Path path) {
         if (!Files.exists(path)) {
             throw new CheckpointException("model folder " + path + " does not exist");
         }
         if (Files.isRegularFile(path)) {
-            if (!path.getFileName().toString().endsWith(".safetensors")) {
-                throw new CheckpointException(path + " is a file but not a .safetensors file; expected a model folder");
+            String n = path.getFileName().toString();
+            if (!n.endsWith(".safetensors") && !n.endsWith(".bin") && !n.endsWith(".pt") && !n.endsWith(".pth")) {
+                throw new CheckpointException(path + " is a file but not a .safetensors or PyTorch .bin file;"
+                        + " expected a model folder");
             }
             Checkpoint c = new Checkpoint(path.toAbsolutePath().getParent(), JSON.createObjectNode(),
                     singleFile(path.toAbsolutePath()));
@@ -53,16 +62,18 @@ public final class Checkpoint implements Closeable {
         }
         Path dir = path.toAbsolutePath().normalize();
         ObjectNode config = readConfig(dir);
-        Path index = dir.resolve(INDEX_FILE);
-        Path single = dir.resolve(SINGLE_FILE);
         Map<String, Path> fileOf;
-        if (Files.isRegularFile(index)) {
-            fileOf = readIndex(dir, index);
-        } else if (Files.isRegularFile(single)) {
-            fileOf = singleFile(single);
+        if (Files.isRegularFile(dir.resolve(INDEX_FILE))) {
+            fileOf = readIndex(dir, dir.resolve(INDEX_FILE));
+        } else if (Files.isRegularFile(dir.resolve(SINGLE_FILE))) {
+            fileOf = singleFile(dir.resolve(SINGLE_FILE));
+        } else if (Files.isRegularFile(dir.resolve(TORCH_INDEX_FILE))) {
+            fileOf = readIndex(dir, dir.resolve(TORCH_INDEX_FILE));
+        } else if (Files.isRegularFile(dir.resolve(TORCH_FILE))) {
+            fileOf = singleFile(dir.resolve(TORCH_FILE));
         } else {
-            throw new CheckpointException(dir + " has no " + SINGLE_FILE + " or " + INDEX_FILE
-                    + describeOtherWeights(dir));
+            throw new CheckpointException(dir + " has no " + SINGLE_FILE + ", " + INDEX_FILE + ", " + TORCH_FILE
+                    + " or " + TORCH_INDEX_FILE + describeOtherWeights(dir));
         }
         Checkpoint c = new Checkpoint(dir, config, fileOf);
         c.loadHeaders();
@@ -75,7 +86,7 @@ public final class Checkpoint implements Closeable {
                     .filter(n -> n.endsWith(".bin") || n.endsWith(".pt") || n.endsWith(".gguf") || n.endsWith(".safetensors"))
                     .sorted().toList();
             return other.isEmpty() ? " (no weight files at all)" : " (found " + String.join(", ", other)
-                    + "; only safetensors checkpoints are read so far)";
+                    + "; a .gguf file is imported with 'mergelab import-gguf')";
         } catch (IOException e) {
             return "";
         }
@@ -131,15 +142,15 @@ public final class Checkpoint implements Closeable {
     private void loadHeaders() {
         if (fileOf.containsKey(null)) {
             Path file = fileOf.remove(null);
-            SafetensorsFile f = file(file);
-            for (String name : f.names()) {
+            TensorFile f = file(file);
+            for (String name : f.tensors().keySet()) {
                 fileOf.put(name, file);
                 infos.put(name, f.info(name));
             }
             return;
         }
         for (Map.Entry<String, Path> e : fileOf.entrySet()) {
-            SafetensorsFile f = file(e.getValue());
+            TensorFile f = file(e.getValue());
             if (!f.tensors().containsKey(e.getKey())) {
                 throw new CheckpointException(e.getValue() + ": the index says it holds tensor '" + e.getKey()
                         + "' but it does not");
@@ -148,8 +159,9 @@ public final class Checkpoint implements Closeable {
         }
     }
 
-    private synchronized SafetensorsFile file(Path p) {
-        return open.computeIfAbsent(p, SafetensorsFile::open);
+    private synchronized TensorFile file(Path p) {
+        return open.computeIfAbsent(p, f -> f.getFileName().toString().endsWith(".safetensors")
+                ? SafetensorsFile.open(f) : TorchFile.open(f));
     }
 
     /** The folder (for a lone file, the folder holding it). */
@@ -181,15 +193,22 @@ public final class Checkpoint implements Closeable {
 
     public Tensor read(String name) {
         TensorInfo t = info(name);
-        float[] data = new float[Math.toIntExact(t.numel())];
-        readInto(name, data);
-        return new Tensor(name, t.shape(), data);
+        return file(t.file()).read(name);
     }
 
     /** Reads a tensor as float32 into {@code dst[0..numel)}: lets callers reuse one buffer across tensors. */
     public void readInto(String name, float[] dst) {
         TensorInfo t = info(name);
         file(t.file()).readFloats(t, dst);
+    }
+
+    /**
+     * Reads elements {@code [offset, offset + n)} of a tensor (row-major) as float32 into {@code dst[dstOff..)}: for
+     * tensors too large for one array, or to stream a tensor in pieces.
+     */
+    public void readChunk(String name, long offset, float[] dst, int dstOff, int n) {
+        TensorInfo t = info(name);
+        file(t.file()).readFloats(t, offset, dst, dstOff, n);
     }
 
     /** The tensor's stored bytes, memory-mapped (for copying non-float tensors unchanged). */
@@ -206,7 +225,7 @@ public final class Checkpoint implements Closeable {
 
     @Override
     public synchronized void close() {
-        open.values().forEach(SafetensorsFile::close);
+        open.values().forEach(TensorFile::close);
         open.clear();
     }
 

@@ -1,9 +1,9 @@
 package org.mergelab.io;
 
 /**
- * Conversions between float32 and the 16-bit storage formats. Narrowing rounds to nearest, ties to even,
- * exactly as torch's {@code .to(torch.bfloat16)} and {@code .to(torch.float16)} do, so merged checkpoints
- * carry the same bits as the reference.
+ * Conversions between float32 and the 16- and 8-bit storage formats. Narrowing rounds to nearest, ties to even,
+ * exactly as torch's {@code .to(torch.bfloat16)}, {@code .to(torch.float16)}, {@code .to(torch.float8_e4m3fn)} and
+ * {@code .to(torch.float8_e5m2)} do, so merged checkpoints carry the same bits as the reference.
  */
 public final class Half {
     private Half() {}
@@ -88,11 +88,105 @@ public final class Half {
             case F16:
                 for (int i = 0; i < length; i++) data[i] = roundToFp16(data[i]);
                 break;
+            case F8_E4M3:
+                for (int i = 0; i < length; i++) data[i] = f8e4m3ToFloat(floatToF8e4m3(data[i]));
+                break;
+            case F8_E5M2:
+                for (int i = 0; i < length; i++) data[i] = f8e5m2ToFloat(floatToF8e5m2(data[i]));
+                break;
             case F32:
             case F64:
                 break;
             default:
                 throw new IllegalArgumentException("cannot round to non-float dtype " + dtype);
         }
+    }
+
+    /** The 256 values of each 8-bit format, indexed by code: widening is a table lookup. */
+    private static final float[] E4M3_VALUES = new float[256];
+    private static final float[] E5M2_VALUES = new float[256];
+
+    static {
+        for (int code = 0; code < 256; code++) {
+            E4M3_VALUES[code] = decode8(code, 3, 7, false);
+            E5M2_VALUES[code] = decode8(code, 2, 15, true);
+        }
+    }
+
+    /**
+     * float8_e4m3fn: 4 exponent bits (bias 7), 3 mantissa bits, no infinities; S.1111.111 is NaN, so the largest
+     * finite value is 448.
+     */
+    public static float f8e4m3ToFloat(byte code) {
+        return E4M3_VALUES[code & 0xFF];
+    }
+
+    /** float8_e5m2: 5 exponent bits (bias 15), 2 mantissa bits, IEEE-style infinities and NaNs (fp16's top byte). */
+    public static float f8e5m2ToFloat(byte code) {
+        return E5M2_VALUES[code & 0xFF];
+    }
+
+    /**
+     * Rounds to the nearest float8_e4m3fn, ties to even. The format has no infinity: as torch's conversion does,
+     * anything that rounds past 448 (infinities included) saturates to +-448; NaN stays NaN.
+     */
+    public static byte floatToF8e4m3(float f) {
+        return encode8(f, 3, 7, false);
+    }
+
+    /** Rounds to the nearest float8_e5m2, ties to even; values that round past 57344 become infinity. */
+    public static byte floatToF8e5m2(float f) {
+        return encode8(f, 2, 15, true);
+    }
+
+    private static float decode8(int code, int mantBits, int bias, boolean ieee) {
+        int sign = code >>> 7;
+        int exp = (code >>> mantBits) & ((1 << (7 - mantBits)) - 1);
+        int mant = code & ((1 << mantBits) - 1);
+        int maxExp = (1 << (7 - mantBits)) - 1;
+        float v;
+        if (ieee && exp == maxExp) {
+            v = mant == 0 ? Float.POSITIVE_INFINITY : Float.NaN;
+        } else if (!ieee && exp == maxExp && mant == (1 << mantBits) - 1) {
+            v = Float.NaN;
+        } else if (exp == 0) {
+            v = (float) Math.scalb((double) mant, 1 - bias - mantBits);
+        } else {
+            v = (float) Math.scalb((double) ((1 << mantBits) | mant), exp - bias - mantBits);
+        }
+        return sign == 1 ? -v : v;
+    }
+
+    /**
+     * Scaling a float by a power of two is exact in double, so {@link Math#rint} (round half to even) on the value
+     * in units of the target's last place gives the correctly rounded mantissa in one step, with no double rounding.
+     */
+    private static byte encode8(float f, int mantBits, int bias, boolean ieee) {
+        int sign = (Float.floatToRawIntBits(f) >>> 24) & 0x80;
+        int nan = 0x7F;
+        if (Float.isNaN(f)) return (byte) (sign | nan);
+        int maxExp = (1 << (7 - mantBits)) - 1;
+        double a = Math.abs((double) f);
+        int overflow = ieee ? (maxExp << mantBits) : nan - 1; // infinity for e5m2, +-448 for e4m3fn
+        if (Double.isInfinite(a)) return (byte) (sign | overflow);
+        int code;
+        int minNormalExp = 1 - bias;
+        if (a < Math.scalb(1.0, minNormalExp)) {
+            // Subnormal (or zero): units of 2^(minNormalExp - mantBits). Rounding up to 2^mantBits lands exactly on
+            // the smallest normal's code.
+            code = (int) Math.rint(Math.scalb(a, mantBits - minNormalExp));
+        } else {
+            int e = Math.getExponent(a);
+            long q = (long) Math.rint(Math.scalb(a, mantBits - e)); // in [2^m, 2^(m+1)]
+            if (q == 1L << (mantBits + 1)) {
+                q >>= 1;
+                e++;
+            }
+            int biased = e + bias;
+            if (biased > maxExp) return (byte) (sign | overflow);
+            code = (biased << mantBits) | (int) (q - (1L << mantBits));
+        }
+        if (ieee ? code >= (maxExp << mantBits) : code >= nan) return (byte) (sign | overflow);
+        return (byte) (sign | code);
     }
 }

@@ -2,7 +2,6 @@ package org.mergelab.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,10 +18,11 @@ import java.util.Map;
 
 /**
  * One safetensors file, opened lazily: the header is read and checked when the file is opened, and each tensor's
- * bytes are memory-mapped only when that tensor is read. Format: an 8-byte little-endian header length N, N bytes
+ * bytes are memory-mapped only when that tensor is read (in windows of at most 1 GiB, so files and tensors over
+ * 2 GiB read like any other). Format: an 8-byte little-endian header length N, N bytes
  * of JSON ({@code name -> {dtype, shape, data_offsets}} plus optional {@code __metadata__}), then the data region.
  */
-public final class SafetensorsFile implements Closeable {
+public final class SafetensorsFile implements TensorFile {
     /** Larger headers are refused: real ones are kilobytes, and a garbage length must not allocate gigabytes. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -170,49 +170,61 @@ public final class SafetensorsFile implements Closeable {
         return new TensorInfo(name, path, dtype, shape, begin, end);
     }
 
+    @Override
     public Path path() { return path; }
 
+    @Override
     public Map<String, TensorInfo> tensors() { return tensors; }
 
     public Map<String, String> metadata() { return metadata; }
 
     public List<String> names() { return new ArrayList<>(tensors.keySet()); }
 
-    public TensorInfo info(String name) {
-        TensorInfo t = tensors.get(name);
-        if (t == null) throw new CheckpointException(path + ": no tensor named '" + name + "'");
-        return t;
-    }
+    /** Bytes mapped at once when a read spans more: keeps every mapping well inside a ByteBuffer's int range. */
+    static final int WINDOW_BYTES = 1 << 30;
 
-    /** The tensor's raw bytes, memory-mapped, little-endian. */
+    /** The tensor's raw bytes, memory-mapped, little-endian (tensors up to 2 GiB; larger ones read in pieces). */
+    @Override
     public ByteBuffer map(TensorInfo t) {
         if (t.byteSize() > Integer.MAX_VALUE) {
             throw new CheckpointException(path + ": tensor '" + t.name() + "' has " + t.byteSize()
-                    + " bytes; tensors over 2 GiB are not supported yet");
+                    + " bytes, more than one buffer maps; read it in pieces with readFloats(t, offset, ...)"
+                    + " or mapBytes(t, from, length)");
+        }
+        return mapBytes(t, 0, t.byteSize());
+    }
+
+    /** {@code length} bytes of a tensor from byte {@code from} of its data, memory-mapped, little-endian. */
+    public ByteBuffer mapBytes(TensorInfo t, long from, long length) {
+        if (from < 0 || length < 0 || from + length > t.byteSize() || length > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(t + ": bytes [" + from + ", " + (from + length) + ") are outside its "
+                    + t.byteSize() + " bytes or too many to map at once");
         }
         try {
-            return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin(), t.byteSize())
+            return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin() + from, length)
                     .order(ByteOrder.LITTLE_ENDIAN);
         } catch (IOException e) {
             throw new CheckpointException(path + ": cannot map tensor '" + t.name() + "': " + e.getMessage(), e);
         }
     }
 
-    /** Reads a floating-point tensor into {@code dst[0..numel)}, widening to float32. */
-    public void readFloats(TensorInfo t, float[] dst) {
-        long n = t.numel();
-        if (dst.length < n) {
-            throw new IllegalArgumentException("buffer of " + dst.length + " floats is too small for " + t);
+    @Override
+    public void readFloats(TensorInfo t, long offset, float[] dst, int dstOff, int n) {
+        if (offset < 0 || n < 0 || offset + n > t.numel()) {
+            throw new IllegalArgumentException(t + ": elements [" + offset + ", " + (offset + n) + ") are outside its "
+                    + t.numel());
         }
-        ByteBuffer b = map(t);
-        Conversions.toFloats(b, t.dtype(), dst, (int) n, () -> path + ": tensor '" + t.name() + "'");
-    }
-
-    public Tensor read(String name) {
-        TensorInfo t = info(name);
-        float[] data = new float[Math.toIntExact(t.numel())];
-        readFloats(t, data);
-        return new Tensor(name, t.shape(), data);
+        if (dstOff < 0 || dstOff + n > dst.length) {
+            throw new IllegalArgumentException("buffer of " + dst.length + " floats cannot take " + n + " at " + dstOff);
+        }
+        int size = t.dtype().size();
+        int perWindow = WINDOW_BYTES / size;
+        for (int done = 0; done < n; ) {
+            int k = Math.min(perWindow, n - done);
+            ByteBuffer b = mapBytes(t, (offset + done) * size, (long) k * size);
+            Conversions.toFloats(b, t.dtype(), dst, dstOff + done, k);
+            done += k;
+        }
     }
 
     @Override

@@ -29,20 +29,8 @@ public final class ShardedSafetensorsWriter implements Closeable {
     }
 
     public static ShardedSafetensorsWriter create(Path dir, List<TensorSpec> specs, long maxShardBytes) throws IOException {
-        List<List<TensorSpec>> groups = new ArrayList<>();
-        List<TensorSpec> current = new ArrayList<>();
-        long currentBytes = 0, total = 0;
-        for (TensorSpec s : specs) {
-            if (!current.isEmpty() && currentBytes + s.byteSize() > maxShardBytes) {
-                groups.add(current);
-                current = new ArrayList<>();
-                currentBytes = 0;
-            }
-            current.add(s);
-            currentBytes += s.byteSize();
-            total += s.byteSize();
-        }
-        if (!current.isEmpty() || groups.isEmpty()) groups.add(current);
+        List<List<TensorSpec>> groups = shards(specs, maxShardBytes);
+        long total = specs.stream().mapToLong(TensorSpec::byteSize).sum();
         ShardedSafetensorsWriter w = new ShardedSafetensorsWriter(dir, total);
         try {
             for (int i = 0; i < groups.size(); i++) {
@@ -57,6 +45,24 @@ public final class ShardedSafetensorsWriter implements Closeable {
             throw e;
         }
         return w;
+    }
+
+    /** Tensors grouped into shards in order: a shard closes when the next tensor would take it past the limit. */
+    static List<List<TensorSpec>> shards(List<TensorSpec> specs, long maxShardBytes) {
+        List<List<TensorSpec>> groups = new ArrayList<>();
+        List<TensorSpec> current = new ArrayList<>();
+        long currentBytes = 0;
+        for (TensorSpec s : specs) {
+            if (!current.isEmpty() && currentBytes + s.byteSize() > maxShardBytes) {
+                groups.add(current);
+                current = new ArrayList<>();
+                currentBytes = 0;
+            }
+            current.add(s);
+            currentBytes += s.byteSize();
+        }
+        if (!current.isEmpty() || groups.isEmpty()) groups.add(current);
+        return groups;
     }
 
     public int shardCount() { return shards.size(); }

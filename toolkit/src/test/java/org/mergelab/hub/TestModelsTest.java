@@ -76,4 +76,58 @@ class TestModelsTest {
             assertEquals(1 / Math.sqrt(1.01), cos, 0.002, tuned.stringColumn("name").get(i));
         }
     }
+
+    /**
+     * The real repositories' sharding, from their indexes: SmolLM-135M, TinyLlama and Qwen2.5-0.5B are one
+     * model.safetensors; Llama-3.2-3B is two shards of which the first ends inside layer 20 (4.97 GB); Llama-2-7b-chat
+     * is two float16 shards, the first holding the embedding and layers 0-23 (9.98 GB). Only headers are planned here
+     * (no weights written).
+     */
+    @Test
+    void shardsSplitWhereTheRealRepositoriesSplit() {
+        for (String single : List.of("SmolLM-135M", "TinyLlama-1.1B", "Qwen2.5-0.5B")) {
+            TestModels.Spec s = TestModels.spec(single);
+            assertEquals(1, org.mergelab.io.ShardedSafetensorsWriterProbe.shards(TestModels.tensors(s, s.storedDtype()),
+                    s.maxShardBytes()).size(), single);
+        }
+        TestModels.Spec l2 = TestModels.spec("Llama-2-7B");
+        var shards = org.mergelab.io.ShardedSafetensorsWriterProbe.shards(TestModels.tensors(l2, DType.F16), l2.maxShardBytes());
+        assertEquals(2, shards.size());
+        assertEquals("model.embed_tokens.weight", shards.get(0).get(0).name());
+        assertEquals("model.layers.23.post_attention_layernorm.weight", shards.get(0).get(shards.get(0).size() - 1).name());
+        assertEquals(9_976_545_280L, shards.get(0).stream().mapToLong(TensorSpec::byteSize).sum(),
+                "9,976,576,152 bytes on the Hub, less its 30 kB header");
+        assertEquals("lm_head.weight", shards.get(1).get(shards.get(1).size() - 1).name());
+        assertEquals(1e-5, l2.config().get("rms_norm_eps").asDouble(), "Llama-2-7b-chat-hf's config says 1e-05");
+        TestModels.Spec l3 = TestModels.spec("Llama-3.2-3B");
+        shards = org.mergelab.io.ShardedSafetensorsWriterProbe.shards(TestModels.tensors(l3, DType.BF16), l3.maxShardBytes());
+        assertEquals(2, shards.size());
+        long first = shards.get(0).stream().mapToLong(TensorSpec::byteSize).sum();
+        assertTrue(first > 4_950_000_000L && first < 4_965_799_096L, "4,965,799,096 bytes on the Hub with header: " + first);
+    }
+
+    @Test
+    void writesBinCheckpointsWithTheSameValues(@TempDir Path dir) throws IOException {
+        TestModels.Spec real = TestModels.spec("TinyLlama-1.1B");
+        ObjectNode small = real.config().deepCopy();
+        small.put("hidden_size", 32).put("intermediate_size", 48).put("num_hidden_layers", 2)
+                .put("num_attention_heads", 4).put("num_key_value_heads", 2).put("vocab_size", 50);
+        TestModels.Spec spec = new TestModels.Spec("tiny-llama", "none", small, 20_000);
+        Path st = TestModels.write(spec, dir.resolve("st"), DType.BF16, 5, 0, 0);
+        Path bin = TestModels.write(spec, dir.resolve("bin"), DType.BF16, 5, 0, 0, TestModels.Format.BIN);
+        assertTrue(Files.exists(bin.resolve("pytorch_model.bin.index.json")));
+        try (var a = Files.list(st); var b = Files.list(bin)) {
+            long stShards = a.filter(p -> p.getFileName().toString().matches("model-\\d{5}-of-\\d{5}\\.safetensors")).count();
+            long binShards = b.filter(p -> p.getFileName().toString().matches("pytorch_model-\\d{5}-of-\\d{5}\\.bin")).count();
+            assertTrue(stShards > 1, "the small limit shards the model");
+            assertEquals(stShards, binShards, "sharded like the safetensors");
+        }
+        try (Checkpoint a = Checkpoint.open(st); Checkpoint b = Checkpoint.open(bin)) {
+            assertEquals(a.tensorNames().size(), b.tensorNames().size());
+            for (String n : a.tensorNames()) {
+                assertEquals(DType.BF16, b.info(n).dtype(), n);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(a.read(n).data(), b.read(n).data(), n);
+            }
+        }
+    }
 }
