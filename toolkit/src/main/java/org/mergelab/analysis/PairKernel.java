@@ -155,7 +155,7 @@ final class PairKernel {
     }
 
     /** The scalar loop over two bf16 blocks, widening each element from its stored bits as it goes. */
-    private static boolean fastBf16(short[] x, short[] y, int n, Sums s) {
+    static boolean fastBf16(short[] x, short[] y, int n, Sums s) {
         double dot0 = 0, dot1 = 0, dot2 = 0, dot3 = 0;
         double aa0 = 0, aa1 = 0, aa2 = 0, aa3 = 0;
         double bb0 = 0, bb1 = 0, bb2 = 0, bb3 = 0;
