@@ -1,5 +1,6 @@
 package org.mergelab.analysis;
 
+import java.nio.ByteBuffer;
 import org.mergelab.io.DType;
 
 /**
@@ -9,36 +10,70 @@ import org.mergelab.io.DType;
  * <p>The loop runs four independent sets of accumulators (the additions of one set do not wait on another's), and
  * checks each block's sums once: NaN or infinity in a block sends just that block through the slow loop, which
  * leaves the non-finite pairs out and counts them. Where the JVM has the Vector API ({@code --add-modules
- * jdk.incubator.vector}, as bin/mergelab, bin/bench, the notebook kernel and the tests start it) the fast loop is
- * {@link VectorKernel}'s, three times faster; {@code -Dmergelab.vector=false} turns it off.
+ * jdk.incubator.vector}, as bin/bench, the notebook kernel and the tests start it) large scans run
+ * {@link VectorKernel}'s loop instead, three times faster; {@code -Dmergelab.vector=false} turns it off.
  */
 final class PairKernel {
     /** Elements per finiteness check: small enough that a slow-path rerun costs little. */
     static final int BLOCK = 2048;
 
-    /** Whether the fast loop is the Vector API's. */
-    static final boolean VECTOR = vectorAvailable();
+    /** Whether the JVM has the Vector API and it is not turned off (whether {@link VectorKernel} may be loaded). */
+    static final boolean VECTOR = Boolean.parseBoolean(System.getProperty("mergelab.vector", "true"))
+            && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+    /**
+     * Below this many element pairs a scan keeps to the scalar loop: the Vector API takes a second or two to start
+     * and compile, more than a small model's whole scan takes without it.
+     */
+    static final long VECTOR_MIN_PAIRS = 1L << 24;
 
     private PairKernel() {}
 
-    private static boolean vectorAvailable() {
-        if (!Boolean.parseBoolean(System.getProperty("mergelab.vector", "true"))) return false;
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) return false;
-        try {
+    /** Whether a scan of {@code pairs} element pairs should use the Vector API. */
+    static boolean vectorFor(long pairs) {
+        return VECTOR && pairs >= VECTOR_MIN_PAIRS && VectorCheck.WORKS;
+    }
+
+    /** Loads the Vector API kernel on first use and checks it once; a failure leaves the scalar loop in charge. */
+    private static final class VectorCheck {
+        static final boolean WORKS = check();
+
+        private static boolean check() {
+            try {
+                Sums s = new Sums();
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(12).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                b.putFloat(0, 1).putFloat(4, 2).putFloat(8, 3);
+                if (!(VectorKernel.f32(b, 0, b, 0, 3, s) && s.dot == 14)) return false;
+                warmUp();
+                return true;
+            } catch (LinkageError | RuntimeException e) {
+                return false;
+            }
+        }
+
+        /**
+         * Until the JIT compiles them, Vector API loops run a hundred times slower than the scalar loop. Short
+         * calls on a small buffer reach the compile thresholds in a fraction of a second; left to the scan, the
+         * first gigabyte would run slowly.
+         */
+        private static void warmUp() {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(4096).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 1024; i++) b.putFloat(i * 4, (i % 7) * 0.25f - 0.5f);
             Sums s = new Sums();
-            return VectorKernel.f32(new float[] {1, 2, 3}, new float[] {1, 2, 3}, 3, s) && s.dot == 14;
-        } catch (LinkageError | RuntimeException e) {
-            return false;
+            for (int k = 0; k < 20_000; k++) {
+                VectorKernel.chunk(DType.BF16, b, 0, b, 1, 64, s);
+                VectorKernel.chunk(DType.F32, b, 0, b, 1, 64, s);
+            }
         }
     }
 
-    /** Which loop runs: for benchmark reports. */
+    /** Which loop a large scan runs: for benchmark reports. */
     static String describe() {
-        return VECTOR ? VectorKernel.describe() : "scalar Java (start the JVM with --add-modules jdk.incubator.vector"
-                + " for the Vector API kernel)";
+        return vectorFor(Long.MAX_VALUE) ? VectorKernel.describe() : "scalar Java (start the JVM with --add-modules"
+                + " jdk.incubator.vector for the Vector API kernel)";
     }
 
-    /** Reusable per-thread buffers for {@link #block}. */
+    /** Reusable per-thread buffers for {@link #range}. */
     static final class Buffers {
         final float[] x = new float[BLOCK];
         final float[] y = new float[BLOCK];
@@ -48,29 +83,33 @@ final class PairKernel {
     }
 
     /**
-     * Adds the sums over elements {@code [at, at + n)} of two sources ({@code n <= BLOCK}). Two bf16 tensors are
-     * summed straight from their stored bits; anything else is widened to float32 first.
+     * Adds the sums over elements {@code [from, from + n)} of two sources. With {@code vector}, two bf16 or two
+     * float32 tensors go to {@link VectorKernel} in one call; otherwise block by block through the scalar loops, two
+     * bf16 tensors straight from their stored bits, anything else widened to float32 first.
      */
-    static void block(TensorSource a, TensorSource b, long at, int n, Buffers buf, Sums s) {
-        boolean done;
-        if (a.dtype() == DType.BF16 && b.dtype() == DType.BF16) {
-            if (VECTOR) {
-                int i = Math.toIntExact(at);
-                done = VectorKernel.bf16(a.bytes(), i, b.bytes(), i, n, s);
-            } else {
-                a.readHalves(at, buf.hx, n);
-                b.readHalves(at, buf.hy, n);
-                done = fastBf16(buf.hx, buf.hy, n, s);
-            }
-            if (done) return;
-            a.read(at, buf.x, n, buf.scratch);
-            b.read(at, buf.y, n, buf.scratch);
-        } else {
-            a.read(at, buf.x, n, buf.scratch);
-            b.read(at, buf.y, n, buf.scratch);
-            if (VECTOR ? VectorKernel.f32(buf.x, buf.y, n, s) : fast(buf.x, buf.y, 0, n, s)) return;
+    static void range(TensorSource a, TensorSource b, long from, int n, boolean vector, Buffers buf, Sums s) {
+        DType d = a.dtype();
+        if (vector && d == b.dtype() && (d == DType.BF16 || d == DType.F32)) {
+            int at = Math.toIntExact(from);
+            VectorKernel.chunk(d, a.bytes(), at, b.bytes(), at, n, s);
+            return;
         }
-        slow(buf.x, buf.y, 0, n, s);
+        for (int k = 0; k < n; k += BLOCK) {
+            int m = Math.min(BLOCK, n - k);
+            long at = from + k;
+            if (d == DType.BF16 && b.dtype() == DType.BF16) {
+                a.readHalves(at, buf.hx, m);
+                b.readHalves(at, buf.hy, m);
+                if (fastBf16(buf.hx, buf.hy, m, s)) continue;
+                a.read(at, buf.x, m, buf.scratch);
+                b.read(at, buf.y, m, buf.scratch);
+            } else {
+                a.read(at, buf.x, m, buf.scratch);
+                b.read(at, buf.y, m, buf.scratch);
+                if (fast(buf.x, buf.y, 0, m, s)) continue;
+            }
+            slow(buf.x, buf.y, 0, m, s);
+        }
     }
 
     /** Running sums for one pair of tensors (or one chunk of them). */
@@ -202,6 +241,21 @@ final class PairKernel {
 
     private static float bf16(short bits) {
         return Float.intBitsToFloat(bits << 16);
+    }
+
+    /** Element {@code i} of a little-endian bf16 buffer. */
+    static float bf16At(ByteBuffer b, int i) {
+        return Float.intBitsToFloat(b.getShort(i << 1) << 16);
+    }
+
+    /** The slow loop straight from stored bytes (BF16 or F32), for a block the Vector API kernel refused. */
+    static void slow(DType dtype, ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, Sums s) {
+        float[] fx = new float[n], fy = new float[n];
+        for (int i = 0; i < n; i++) {
+            fx[i] = dtype == DType.BF16 ? bf16At(x, xAt + i) : x.getFloat((xAt + i) << 2);
+            fy[i] = dtype == DType.BF16 ? bf16At(y, yAt + i) : y.getFloat((yAt + i) << 2);
+        }
+        slow(fx, fy, 0, n, s);
     }
 
     /** One finite pair into the sums (for loop tails). */

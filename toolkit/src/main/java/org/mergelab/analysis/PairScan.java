@@ -30,6 +30,14 @@ final class PairScan {
      */
     static TensorPairStats[][] run(Checkpoint reference, List<Checkpoint> others, List<String> names,
                                    List<int[]> models) {
+        long pairs = 0;
+        for (int t = 0; t < names.size(); t++) pairs += reference.info(names.get(t)).numel() * models.get(t).length;
+        return run(reference, others, names, models, PairKernel.vectorFor(pairs));
+    }
+
+    /** As {@link #run(Checkpoint, List, List, List)}, choosing the loop: {@code vector} needs {@link PairKernel#VECTOR}. */
+    static TensorPairStats[][] run(Checkpoint reference, List<Checkpoint> others, List<String> names,
+                                   List<int[]> models, boolean vector) {
         int tensors = names.size();
         Tensor[] work = new Tensor[tensors];
         List<int[]> items = new ArrayList<>();
@@ -54,7 +62,7 @@ final class PairScan {
                     int i;
                     while ((i = next.getAndIncrement()) < items.size()) {
                         Tensor t = work[items.get(i)[0]];
-                        t.runChunk(items.get(i)[1], reference, others, buffers);
+                        t.runChunk(items.get(i)[1], reference, others, vector, buffers);
                     }
                     return null;
                 }));
@@ -116,15 +124,15 @@ final class PairScan {
             sources = null;
         }
 
-        void runChunk(int c, Checkpoint reference, List<Checkpoint> others, PairKernel.Buffers buffers) {
+        void runChunk(int c, Checkpoint reference, List<Checkpoint> others, boolean vector,
+                      PairKernel.Buffers buffers) {
             TensorSource[] src = sources(reference, others);
             long start = (long) c * CHUNK;
             long end = Math.min(numel, start + CHUNK);
             PairKernel.Sums[] sums = new PairKernel.Sums[models.length];
             for (int j = 0; j < models.length; j++) sums[j] = new PairKernel.Sums();
-            for (long b = start; b < end; b += PairKernel.BLOCK) {
-                int n = (int) Math.min(PairKernel.BLOCK, end - b);
-                for (int j = 0; j < models.length; j++) PairKernel.block(src[0], src[j + 1], b, n, buffers, sums[j]);
+            for (int j = 0; j < models.length; j++) {
+                PairKernel.range(src[0], src[j + 1], start, (int) (end - start), vector, buffers, sums[j]);
             }
             partial[c] = sums;
             if (remaining.decrementAndGet() == 0) release();

@@ -2,6 +2,7 @@ package org.mergelab.analysis;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import org.mergelab.io.DType;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -36,18 +37,37 @@ final class VectorKernel {
     }
 
     /**
+     * Adds the sums over {@code n} elements of two little-endian buffers of {@code dtype} (BF16 or F32), starting at
+     * element {@code xAt} / {@code yAt}. The whole run is one call, so the loop is hot enough for the JIT to compile
+     * it within the first chunk (the Vector API is slow until it does); NaN or infinity sends just the blocks that
+     * hold them through the scalar loop that leaves them out.
+     */
+    static void chunk(DType dtype, ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
+        boolean bf16 = dtype == DType.BF16;
+        for (int b = 0; b < n; b += PairKernel.BLOCK) {
+            int m = Math.min(PairKernel.BLOCK, n - b);
+            boolean done = bf16 ? bf16(x, xAt + b, y, yAt + b, m, s) : f32(x, xAt + b, y, yAt + b, m, s);
+            if (!done) PairKernel.slow(dtype, x, xAt + b, y, yAt + b, m, s);
+        }
+    }
+
+    /**
      * Sums over {@code n} bf16 elements of {@code x} and {@code y}, starting at element {@code xAt} / {@code yAt} of
      * the (little-endian) buffers. Returns false, adding nothing, when the block holds a NaN or an infinity.
      */
     static boolean bf16(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
         DoubleVector z = DoubleVector.zero(D);
         DoubleVector dot0 = z, dot1 = z, aa0 = z, aa1 = z, bb0 = z, bb1 = z, dd0 = z, dd1 = z;
-        IntVector flips = IntVector.zero(I);
+        // Sign flips counted on the stored 16-bit values: half the width of counting them on 32-bit lanes. A lane
+        // adds at most n / STEP <= BLOCK / 16 = 128 ones per call, far from a short's limit.
+        ShortVector flips = ShortVector.zero(S);
         int i = 0;
         for (; i + STEP <= n; i += STEP) {
-            IntVector bx = bits(x, xAt + i);
-            IntVector by = bits(y, yAt + i);
-            flips = flips.add(oppositeSigns(bx, by));
+            ShortVector sx = ShortVector.fromByteBuffer(S, x, (xAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
+            ShortVector sy = ShortVector.fromByteBuffer(S, y, (yAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
+            flips = flips.add(oppositeSigns(sx, sy));
+            IntVector bx = bits(sx);
+            IntVector by = bits(sy);
             FloatVector fx = bx.reinterpretAsFloats();
             FloatVector fy = by.reinterpretAsFloats();
             DoubleVector x0 = (DoubleVector) fx.convertShape(VectorOperators.F2D, D, 0);
@@ -66,20 +86,21 @@ final class VectorKernel {
         }
         PairKernel.Sums tail = new PairKernel.Sums();
         for (; i < n; i++) {
-            PairKernel.addScalar(bf16At(x, xAt + i), bf16At(y, yAt + i), tail);
+            PairKernel.addScalar(PairKernel.bf16At(x, xAt + i), PairKernel.bf16At(y, yAt + i), tail);
         }
-        return finish(dot0.add(dot1), aa0.add(aa1), bb0.add(bb1), dd0.add(dd1), flips, tail, s);
+        return finish(dot0.add(dot1), aa0.add(aa1), bb0.add(bb1), dd0.add(dd1),
+                (IntVector) flips.convertShape(VectorOperators.S2I, I, 0), tail, s);
     }
 
-    /** The same over float32 arrays {@code x[0..n)} and {@code y[0..n)}. */
-    static boolean f32(float[] x, float[] y, int n, PairKernel.Sums s) {
+    /** The same over float32 buffers. */
+    static boolean f32(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
         DoubleVector z = DoubleVector.zero(D);
         DoubleVector dot0 = z, dot1 = z, aa0 = z, aa1 = z, bb0 = z, bb1 = z, dd0 = z, dd1 = z;
         IntVector flips = IntVector.zero(I);
         int i = 0;
         for (; i + STEP <= n; i += STEP) {
-            FloatVector fx = FloatVector.fromArray(F, x, i);
-            FloatVector fy = FloatVector.fromArray(F, y, i);
+            FloatVector fx = FloatVector.fromByteBuffer(F, x, (xAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
+            FloatVector fy = FloatVector.fromByteBuffer(F, y, (yAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
             flips = flips.add(oppositeSigns((IntVector) fx.reinterpretAsInts(), (IntVector) fy.reinterpretAsInts()));
             DoubleVector x0 = (DoubleVector) fx.convertShape(VectorOperators.F2D, D, 0);
             DoubleVector x1 = (DoubleVector) fx.convertShape(VectorOperators.F2D, D, 1);
@@ -96,14 +117,20 @@ final class VectorKernel {
             dd1 = d1.fma(d1, dd1);
         }
         PairKernel.Sums tail = new PairKernel.Sums();
-        for (; i < n; i++) PairKernel.addScalar(x[i], y[i], tail);
+        for (; i < n; i++) PairKernel.addScalar(x.getFloat((xAt + i) << 2), y.getFloat((yAt + i) << 2), tail);
         return finish(dot0.add(dot1), aa0.add(aa1), bb0.add(bb1), dd0.add(dd1), flips, tail, s);
     }
 
     /** bf16 values as float32 bit patterns: the 16 stored bits are the top half of the float. */
-    private static IntVector bits(ByteBuffer b, int element) {
-        ShortVector raw = ShortVector.fromByteBuffer(S, b, element << 1, ByteOrder.LITTLE_ENDIAN);
+    private static IntVector bits(ShortVector raw) {
         return ((IntVector) raw.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16);
+    }
+
+    /** {@link #oppositeSigns(IntVector, IntVector)} for 16-bit patterns (bf16: the sign is bit 15). */
+    private static ShortVector oppositeSigns(ShortVector sx, ShortVector sy) {
+        ShortVector nonZeroX = sx.and((short) 0x7fff).add((short) 0x7fff);
+        ShortVector nonZeroY = sy.and((short) 0x7fff).add((short) 0x7fff);
+        return sx.lanewise(VectorOperators.XOR, sy).and(nonZeroX).and(nonZeroY).lanewise(VectorOperators.LSHR, 15);
     }
 
     /**
@@ -115,10 +142,6 @@ final class VectorKernel {
         IntVector nonZeroY = by.and(0x7fffffff).add(0x7fffffff);
         return bx.lanewise(VectorOperators.XOR, by).and(nonZeroX).and(nonZeroY)
                 .lanewise(VectorOperators.LSHR, 31);
-    }
-
-    private static float bf16At(ByteBuffer b, int element) {
-        return Float.intBitsToFloat(b.getShort(element << 1) << 16);
     }
 
     private static boolean finish(DoubleVector dotV, DoubleVector aaV, DoubleVector bbV, DoubleVector ddV,
