@@ -249,6 +249,58 @@ public final class TaskVectors extends Table {
         return unmatched;
     }
 
+    /**
+     * One row per model, the whole model at once, each tensor trimmed or dropped on its own as a merge does:
+     * {@code model, numel, norm, rel_norm, ties_kept, ties_norm_kept, ties_mass_kept, dare_kept, dare_norm_kept,
+     * dare_norm_rescaled, nonfinite}.
+     */
+    public Table totals() {
+        StringColumn model = StringColumn.create("model");
+        LongColumn numel = LongColumn.create("numel");
+        DoubleColumn norm = DoubleColumn.create("norm");
+        DoubleColumn rel = DoubleColumn.create("rel_norm");
+        DoubleColumn tiesKept = DoubleColumn.create("ties_kept");
+        DoubleColumn tiesNorm = DoubleColumn.create("ties_norm_kept");
+        DoubleColumn tiesMass = DoubleColumn.create("ties_mass_kept");
+        DoubleColumn dareKept = DoubleColumn.create("dare_kept");
+        DoubleColumn dareNorm = DoubleColumn.create("dare_norm_kept");
+        DoubleColumn dareRescaled = DoubleColumn.create("dare_norm_rescaled");
+        LongColumn nonFinite = LongColumn.create("nonfinite");
+        for (int m = 0; m < models.size(); m++) {
+            long n = 0, kept = 0, dKept = 0, bad = 0;
+            double sq = 0, base2 = 0, abs = 0, tSq = 0, tAbs = 0, dSq = 0, dRescaledSq = 0;
+            for (TaskVectorScan.TensorStats t : stats) {
+                TaskVectorScan.ModelStats s = t.models[m];
+                n += t.numel;
+                kept += s.tiesKept;
+                dKept += s.dareKept;
+                bad += s.nonFinite;
+                sq += s.sumSq;
+                base2 += s.sumSqBase;
+                abs += s.sumAbs;
+                tSq += s.tiesSq;
+                tAbs += s.tiesAbs;
+                dSq += s.dareSq;
+                double f = options.dareRescale() ? rescaled(s, 1) : 1;
+                dRescaledSq += s.dareSq * f * f;
+            }
+            model.append(models.get(m));
+            numel.append(n);
+            norm.append(Math.sqrt(sq));
+            rel.append(ratio(Math.sqrt(sq), Math.sqrt(base2)));
+            tiesKept.append((double) kept / n);
+            tiesNorm.append(ratio(Math.sqrt(tSq), Math.sqrt(sq)));
+            tiesMass.append(ratio(tAbs, abs));
+            dareKept.append((double) dKept / n);
+            dareNorm.append(ratio(Math.sqrt(dSq), Math.sqrt(sq)));
+            dareRescaled.append(ratio(Math.sqrt(dRescaledSq), Math.sqrt(sq)));
+            nonFinite.append(bad);
+        }
+        return Table.create("task vectors against " + base + ", whole model (TIES density " + options.tiesDensity()
+                        + ", DARE density " + options.dareDensity() + ")", model, numel, norm, rel, tiesKept, tiesNorm,
+                tiesMass, dareKept, dareNorm, dareRescaled, nonFinite);
+    }
+
     /** Norms rolled up per model, layer and module (with an "all" row per layer): ‖δ‖ and ‖δ‖ / ‖base‖. */
     public LayerNorms byLayer() {
         StringColumn model = StringColumn.create("model");

@@ -116,6 +116,27 @@ class TaskVectorsTest {
     }
 
     @Test
+    void wholeModelTotalsAddUpTheTensors() {
+        Table totals = tv.totals();
+        assertEquals(tv.models(), totals.stringColumn("model").asList());
+        for (int m = 0; m < 3; m++) {
+            String model = tv.models().get(m);
+            double sq = 0, base2 = 0, tiesSq = 0;
+            for (var e : (Iterable<Map.Entry<String, JsonNode>>) () -> ref.get("per_model").get(model).get("tensors").fields()) {
+                JsonNode r = e.getValue();
+                double norm = r.get("norm").asDouble();
+                sq += norm * norm;
+                base2 += Math.pow(norm / r.get("rel_norm").asDouble(), 2);
+                tiesSq += Math.pow(norm * r.get("ties_norm_kept").asDouble(), 2);
+            }
+            assertEquals(Math.sqrt(sq), totals.doubleColumn("norm").getDouble(m), 1e-10);
+            assertEquals(Math.sqrt(sq / base2), totals.doubleColumn("rel_norm").getDouble(m), 1e-10);
+            assertEquals(Math.sqrt(tiesSq / sq), totals.doubleColumn("ties_norm_kept").getDouble(m), 1e-10);
+            assertEquals(0.2, totals.doubleColumn("ties_kept").getDouble(m), 1e-3);
+        }
+    }
+
+    @Test
     void dareKeepsAboutItsDensityAndRescalesLikeMergekit() {
         for (int i = 0; i < tv.rowCount(); i++) {
             long n = tv.longColumn("numel").getLong(i);
