@@ -139,6 +139,18 @@ class DivergencesTest {
     }
 
     @Test
+    void checkpointsStoredInDifferentDtypesCompareByValue(@TempDir Path dir) throws IOException {
+        String q = "model.layers.0.self_attn.q_proj.weight";
+        Path a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors");
+        // Values exact in bf16: a = (1, 2, 2), b = (2, -4, 4) as above.
+        write(a, DType.F32, Map.of(q, new float[] {1, 2, 2}), Map.of(q, new long[] {3}));
+        write(b, DType.BF16, Map.of(q, new float[] {2, -4, 4}), Map.of(q, new long[] {3}));
+        Divergence d = Divergence.between(a, b);
+        assertEquals(2.0 / 18, d.doubleColumn("cosine").getDouble(0), 1e-15);
+        assertEquals(1.0 / 3, d.doubleColumn("sign_flip").getDouble(0), 1e-15);
+    }
+
+    @Test
     void differentArchitecturesAndShapesGetRowsForWhatMatchesAndAListOfWhatDoesNot(@TempDir Path dir)
             throws IOException {
         ObjectNode llama = TestModels.spec("TinyLlama-1.1B").config().deepCopy();
