@@ -17,6 +17,7 @@ public final class Main {
     static {
         BENCHMARKS.put("read-floor", new ReadFloor());
         BENCHMARKS.put("merge", new MergeBench());
+        BENCHMARKS.put("divergence", new DivergenceBench());
     }
 
     private Main() {}

@@ -4,12 +4,11 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import org.mergelab.arch.ModuleKind;
 import java.util.Map;
 import java.util.TreeMap;
 import org.mergelab.plot.Chart;
+import org.mergelab.plot.Heatmap;
 import org.mergelab.plot.LineChart;
-import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.LongColumn;
 import tech.tablesaw.api.StringColumn;
@@ -17,7 +16,8 @@ import tech.tablesaw.api.Table;
 
 /**
  * Divergence rolled up per layer: one row per (layer, module) and one "all" row per layer, with
- * {@code layer, module, tensors, numel, cosine, l2, rel_change, norm_a, norm_b}. A module's cosine is the cosine
+ * {@code layer, module, tensors, numel} and the figures of {@link Divergence} ({@code cosine, l2, rel_change,
+ * norm_a, norm_b, angle_deg, norm_ratio, sign_flip, nonfinite_a, nonfinite_b}). A module's cosine is the cosine
  * of its tensors taken together as one vector (from summed dot products and squared norms), not a mean of cosines.
  */
 public final class LayerDivergence extends Table {
@@ -31,54 +31,43 @@ public final class LayerDivergence extends Table {
     }
 
     static LayerDivergence of(Divergence d) {
+        List<TensorPairStats> stats = new ArrayList<>();
+        for (int i = 0; i < d.rowCount(); i++) stats.add(d.stats(i));
+        LayerDivergence t = new LayerDivergence(d.modelA(), d.modelB());
+        fill(t, d.intColumn("layer"), d.stringColumn("module"), stats);
+        return t;
+    }
+
+    /** Adds {@code layer, module, tensors, numel} and the figure columns to {@code t}, summing stats per layer. */
+    static void fill(Table t, IntColumn layers, StringColumn modules, List<TensorPairStats> stats) {
         Map<Integer, Map<String, TensorPairStats>> byLayer = new TreeMap<>();
         Map<Integer, Map<String, Integer>> counts = new TreeMap<>();
-        IntColumn layers = d.intColumn("layer");
-        StringColumn modules = d.stringColumn("module");
-        for (int i = 0; i < d.rowCount(); i++) {
+        for (int i = 0; i < stats.size(); i++) {
             if (layers.isMissing(i)) continue;
             int layer = layers.getInt(i);
             for (String m : new String[] {modules.get(i), "all"}) {
-                byLayer.computeIfAbsent(layer, k -> new LinkedHashMap<>()).merge(m, d.stats(i), TensorPairStats::plus);
+                byLayer.computeIfAbsent(layer, k -> new LinkedHashMap<>()).merge(m, stats.get(i), TensorPairStats::plus);
                 counts.computeIfAbsent(layer, k -> new LinkedHashMap<>()).merge(m, 1, Integer::sum);
             }
         }
-        LayerDivergence t = new LayerDivergence(d.modelA(), d.modelB());
         IntColumn layer = IntColumn.create("layer");
         StringColumn module = StringColumn.create("module");
         IntColumn tensors = IntColumn.create("tensors");
         LongColumn numel = LongColumn.create("numel");
-        DoubleColumn cosine = DoubleColumn.create("cosine");
-        DoubleColumn l2 = DoubleColumn.create("l2");
-        DoubleColumn rel = DoubleColumn.create("rel_change");
-        DoubleColumn normA = DoubleColumn.create("norm_a");
-        DoubleColumn normB = DoubleColumn.create("norm_b");
+        List<TensorPairStats> rows = new ArrayList<>();
         for (Map.Entry<Integer, Map<String, TensorPairStats>> e : byLayer.entrySet()) {
             List<Map.Entry<String, TensorPairStats>> ordered = new ArrayList<>(e.getValue().entrySet());
-            ordered.sort(Comparator.comparingInt(m -> moduleOrder(m.getKey())));
+            ordered.sort(Comparator.comparingInt(m -> Figures.moduleOrder(m.getKey())));
             for (Map.Entry<String, TensorPairStats> m : ordered) {
-                TensorPairStats s = m.getValue();
                 layer.append(e.getKey());
                 module.append(m.getKey());
                 tensors.append(counts.get(e.getKey()).get(m.getKey()));
-                numel.append(s.numel());
-                cosine.append(s.cosine());
-                l2.append(s.l2());
-                rel.append(s.relChange());
-                normA.append(s.normA());
-                normB.append(s.normB());
+                numel.append(m.getValue().numel());
+                rows.add(m.getValue());
             }
         }
-        t.addColumns(layer, module, tensors, numel, cosine, l2, rel, normA, normB);
-        return t;
-    }
-
-    /** Modules in the order a layer computes them, then the whole layer. */
-    private static int moduleOrder(String label) {
-        for (ModuleKind k : ModuleKind.values()) {
-            if (k.label().equals(label)) return k.ordinal();
-        }
-        return Integer.MAX_VALUE;
+        t.addColumns(layer, module, tensors, numel);
+        t.addColumns(Figures.columns(rows));
     }
 
     /** Cosine similarity by layer, one line per module. */
@@ -86,15 +75,22 @@ public final class LayerDivergence extends Table {
         return plot("cosine");
     }
 
-    /** {@code column} (cosine, l2, rel_change, norm_a, norm_b) by layer, one line per module. */
+    /** {@code column} (cosine, l2, rel_change, angle_deg, norm_ratio, sign_flip...) by layer, one line per module. */
     public Chart plot(String column) {
-        String label = switch (column) {
-            case "cosine" -> "cosine similarity";
-            case "l2" -> "L2 distance ‖b − a‖";
-            case "rel_change" -> "relative change ‖b − a‖ / ‖a‖";
-            default -> column;
-        };
-        return LineChart.byGroup(this, "layer", column, "module",
-                label + ": " + nameB + " vs " + nameA, "layer", label);
+        String label = Figures.label(column);
+        return LineChart.byGroup(this, "layer", column, "module", label + ": " + nameB + " vs " + nameA, "layer", label);
+    }
+
+    /** Relative change as a layer × module heat map: where the model moved, at a glance. */
+    public Chart heatmap() {
+        return heatmap("rel_change");
+    }
+
+    /** {@code column} as a layer × module heat map (the "all" rows left out). */
+    public Chart heatmap(String column) {
+        Table cells = where(stringColumn("module").isNotEqualTo("all"));
+        String label = Figures.label(column);
+        return Heatmap.of(cells, "module", "layer", column, label + ": " + nameB + " vs " + nameA, "module", "layer",
+                label);
     }
 }

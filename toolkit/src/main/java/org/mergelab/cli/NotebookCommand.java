@@ -67,7 +67,7 @@ final class NotebookCommand implements Main.Command {
         ObjectNode env = spec.putObject("env");
         env.put("JJAVA_CLASSPATH", toolkitJar.toString());
         // JJava's launcher starts the kernel in a second JVM; these are that JVM's options.
-        env.put("JJAVA_JVM_OPTS", "-Djava.awt.headless=true");
+        env.put("JJAVA_JVM_OPTS", "-Djava.awt.headless=true --add-modules jdk.incubator.vector");
         env.put("IJAVA_CLASSPATH", toolkitJar.toString());
         SharedData.find().ifPresent(d -> env.put("MERGELAB_DATA", d.toString()));
         Json.write(kernelDir.resolve("kernel.json"), spec);

@@ -58,7 +58,9 @@ class MainTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("47 tensors compared"), r.out());
         String header = Files.readAllLines(csv).get(0);
-        assertEquals("name,layer,module,shape,numel,cosine,l2,rel_change,norm_a,norm_b", header);
+        // The original columns first, in their places; the analysis's later figures after them.
+        assertEquals("name,layer,module,shape,numel,cosine,l2,rel_change,norm_a,norm_b,angle_deg,norm_ratio,sign_flip,"
+                + "nonfinite_a,nonfinite_b", header);
         assertEquals(48, Files.readAllLines(csv).size());
         assertTrue(Files.size(png) > 10_000);
     }

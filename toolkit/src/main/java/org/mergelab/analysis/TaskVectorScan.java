@@ -1,0 +1,319 @@
+package org.mergelab.analysis;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.mergelab.io.Checkpoint;
+
+/**
+ * The per-tensor work behind {@link TaskVectors}: for one tensor, the task vectors δᵢ = tunedᵢ − base of every
+ * fine-tune (computed in float32, as a float32 merge computes them), and every figure the tables need. Unlike a
+ * divergence this needs whole tensors at once (selecting the top k of a tensor, electing signs across models), so it
+ * runs one tensor per thread with reused buffers, on as many threads as the heap has room for.
+ */
+final class TaskVectorScan {
+    /** Histogram of log10 |δ|: bins of a tenth of a decade from 1e-8 to 10, plus one below and one above. */
+    static final double HIST_MIN_LOG10 = -8;
+    static final double HIST_MAX_LOG10 = 1;
+    static final int HIST_PER_DECADE = 10;
+    static final int HIST_BINS = (int) ((HIST_MAX_LOG10 - HIST_MIN_LOG10) * HIST_PER_DECADE) + 2;
+
+    private TaskVectorScan() {}
+
+    /** One model's task vector over one tensor. */
+    static final class ModelStats {
+        long numel;
+        long nonFinite;
+        double sumSqBase;
+        double sum, sumSq, sumAbs, m2, m4;
+        long zeros;
+        long[] below;
+        double top1Abs, top1Sq, top10Abs, top10Sq;
+        double tiesAbs, tiesSq;
+        long tiesKept;
+        long dareKept;
+        double dareAbs, dareSq;
+        long[] histogram = new long[HIST_BINS];
+    }
+
+    /** Everything about one tensor: per-model stats, Σ δᵢδⱼ, and the sign figures across models. */
+    static final class TensorStats {
+        String name;
+        long numel;
+        ModelStats[] models;
+        double[][] dots;
+        long conflicts, conflictsTrimmed;
+        double trimmedAbs, droppedAbs;
+    }
+
+    static List<TensorStats> run(Checkpoint base, List<Checkpoint> tuned, List<String> names,
+                                 TaskVectors.Options options) {
+        int n = tuned.size();
+        long largest = names.stream().mapToLong(t -> base.info(t).numel()).max().orElse(0);
+        long perThread = (n + 1L) * largest * Float.BYTES;
+        long budget = Runtime.getRuntime().maxMemory() / 2;
+        int threads = (int) Math.max(1, Math.min(Math.min(names.size(), Runtime.getRuntime().availableProcessors()),
+                budget / Math.max(1, perThread)));
+        TensorStats[] out = new TensorStats[names.size()];
+        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread th = new Thread(r, "mergelab-task-vectors");
+            th.setDaemon(true);
+            return th;
+        });
+        AtomicInteger next = new AtomicInteger();
+        try {
+            List<Future<?>> workers = new ArrayList<>();
+            for (int k = 0; k < threads; k++) {
+                workers.add(pool.submit(() -> {
+                    float[][] buf = new float[n + 1][0];
+                    int i;
+                    while ((i = next.getAndIncrement()) < names.size()) {
+                        out[i] = tensor(base, tuned, names.get(i), options, buf);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : workers) f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("task-vector analysis interrupted", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            if (e.getCause() instanceof Error er) throw er;
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+        return List.of(out);
+    }
+
+    private static TensorStats tensor(Checkpoint base, List<Checkpoint> tuned, String name,
+                                      TaskVectors.Options o, float[][] buf) {
+        int numel = Math.toIntExact(base.info(name).numel());
+        int n = tuned.size();
+        for (int m = 0; m <= n; m++) if (buf[m].length < numel) buf[m] = new float[numel];
+        float[] b = buf[n];
+        base.readInto(name, b);
+        TensorStats t = new TensorStats();
+        t.name = name;
+        t.numel = numel;
+        t.models = new ModelStats[n];
+        float[][] d = new float[n][];
+        for (int m = 0; m < n; m++) {
+            d[m] = buf[m];
+            tuned.get(m).readInto(name, d[m]);
+            t.models[m] = modelStats(b, d[m], numel, name, m, o);
+        }
+        t.dots = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            t.dots[i][i] = t.models[i].sumSq;
+            for (int j = i + 1; j < n; j++) {
+                double s = dot(d[i], d[j], numel);
+                t.dots[i][j] = s;
+                t.dots[j][i] = s;
+            }
+        }
+        signs(t, d, numel, o);
+        return t;
+    }
+
+    /** Turns {@code d} (the tuned tensor) into δ = d − base in place and measures it. */
+    private static ModelStats modelStats(float[] base, float[] d, int numel, String name, int model,
+                                         TaskVectors.Options o) {
+        ModelStats s = new ModelStats();
+        s.numel = numel;
+        double sumSqBase = 0, sum = 0;
+        for (int i = 0; i < numel; i++) {
+            float bi = base[i];
+            if (Float.isFinite(bi)) sumSqBase += (double) bi * bi;
+            float v = d[i] - bi;
+            if (!Float.isFinite(v)) {
+                // Reported in the nonfinite column and treated as no change, never spread into the figures.
+                s.nonFinite++;
+                v = 0;
+            }
+            d[i] = v;
+            sum += v;
+        }
+        s.sumSqBase = sumSqBase;
+        s.sum = sum;
+        double mean = numel == 0 ? 0 : sum / numel;
+        double sumSq = 0, sumAbs = 0, m2 = 0, m4 = 0;
+        long zeros = 0;
+        double[] thresholds = o.thresholds();
+        long[] below = new long[thresholds.length];
+        for (int i = 0; i < numel; i++) {
+            double v = d[i];
+            double a = Math.abs(v);
+            sumSq += v * v;
+            sumAbs += a;
+            double c = v - mean, c2 = c * c;
+            m2 += c2;
+            m4 += c2 * c2;
+            if (v == 0) zeros++;
+            for (int k = 0; k < thresholds.length; k++) if (a <= thresholds[k]) below[k]++;
+            s.histogram[bin((float) a)]++;
+        }
+        s.sumSq = sumSq;
+        s.sumAbs = sumAbs;
+        s.m2 = m2;
+        s.m4 = m4;
+        s.zeros = zeros;
+        s.below = below;
+
+        double[] top = topSums(d, numel, TopK.select(d, numel, TopK.count(0.01, numel)));
+        s.top1Abs = top[0];
+        s.top1Sq = top[1];
+        top = topSums(d, numel, TopK.select(d, numel, TopK.count(0.10, numel)));
+        s.top10Abs = top[0];
+        s.top10Sq = top[1];
+        int kTies = TopK.count(o.tiesDensity(), numel);
+        top = topSums(d, numel, TopK.select(d, numel, kTies));
+        s.tiesKept = kTies;
+        s.tiesAbs = top[0];
+        s.tiesSq = top[1];
+
+        long cutoff = dareCutoff(o.dareDensity());
+        boolean all = o.dareDensity() >= 1;
+        long key = mix(o.dareSeed() ^ mix(name.hashCode() * 0x9E3779B97F4A7C15L + model));
+        long kept = 0;
+        double dareAbs = 0, dareSq = 0;
+        for (int i = 0; i < numel; i++) {
+            if (all || Long.compareUnsigned(mix(key + i), cutoff) < 0) {
+                double v = d[i];
+                kept++;
+                dareAbs += Math.abs(v);
+                dareSq += v * v;
+            }
+        }
+        s.dareKept = kept;
+        s.dareAbs = dareAbs;
+        s.dareSq = dareSq;
+        return s;
+    }
+
+    /** DARE keeps an element when a uniform 64-bit draw, read as unsigned, falls below density × 2⁶⁴. */
+    private static long dareCutoff(double density) {
+        if (density <= 0) return 0;
+        if (density >= 1) return -1L;
+        return (long) (density * 0x1p63) << 1;
+    }
+
+    /** Σ|δ| and Σδ² over the top k of {@code d}, ties at the threshold taken as many as needed. */
+    private static double[] topSums(float[] d, int n, TopK.Threshold th) {
+        double abs = 0, sq = 0;
+        for (int i = 0; i < n; i++) {
+            if (TopK.magnitudeBits(d[i]) > th.bits()) {
+                double a = Math.abs(d[i]);
+                abs += a;
+                sq += a * a;
+            }
+        }
+        double v = th.k() == 0 ? 0 : th.value();
+        abs += th.ties() * v;
+        sq += th.ties() * (double) v * v;
+        return new double[] {abs, sq};
+    }
+
+    /**
+     * TIES's view of the models' signs: where the task vectors disagree at all, where they still disagree after
+     * each is trimmed to its top {@code density}, and how much of the trimmed mass the elected sign (the sign of the
+     * trimmed sum, as TIES's "sum" consensus) throws away.
+     */
+    private static void signs(TensorStats t, float[][] d, int numel, TaskVectors.Options o) {
+        int n = d.length;
+        TopK.Threshold[] th = new TopK.Threshold[n];
+        int[] tiesLeft = new int[n];
+        for (int m = 0; m < n; m++) {
+            th[m] = TopK.select(d[m], numel, TopK.count(o.tiesDensity(), numel));
+            tiesLeft[m] = th[m].ties();
+        }
+        long conflicts = 0, conflictsTrimmed = 0;
+        double trimmedAbs = 0, droppedAbs = 0;
+        float[] kept = new float[n];
+        for (int i = 0; i < numel; i++) {
+            boolean pos = false, neg = false, tpos = false, tneg = false;
+            double sum = 0;
+            for (int m = 0; m < n; m++) {
+                float v = d[m][i];
+                if (v > 0) pos = true;
+                else if (v < 0) neg = true;
+                int bits = TopK.magnitudeBits(v);
+                boolean keep = bits > th[m].bits();
+                if (bits == th[m].bits() && tiesLeft[m] > 0) {
+                    // Ties at the threshold: the first ones in index order make up the count, as many as the top k needs.
+                    keep = true;
+                    tiesLeft[m]--;
+                }
+                kept[m] = keep ? v : 0;
+                if (keep) {
+                    sum += v;
+                    if (v > 0) tpos = true;
+                    else if (v < 0) tneg = true;
+                }
+            }
+            if (pos && neg) conflicts++;
+            if (tpos && tneg) conflictsTrimmed++;
+            boolean elected = sum >= 0;
+            for (int m = 0; m < n; m++) {
+                float v = kept[m];
+                if (v == 0) continue;
+                trimmedAbs += Math.abs(v);
+                if ((v > 0) != elected) droppedAbs += Math.abs(v);
+            }
+        }
+        t.conflicts = conflicts;
+        t.conflictsTrimmed = conflictsTrimmed;
+        t.trimmedAbs = trimmedAbs;
+        t.droppedAbs = droppedAbs;
+    }
+
+    private static double dot(float[] x, float[] y, int n) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            s0 += (double) x[i] * y[i];
+            s1 += (double) x[i + 1] * y[i + 1];
+            s2 += (double) x[i + 2] * y[i + 2];
+            s3 += (double) x[i + 3] * y[i + 3];
+        }
+        for (; i < n; i++) s0 += (double) x[i] * y[i];
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** LOWER[b]: the smallest magnitude in bin b ≥ 1, 10^(−8 + (b − 1)/10); bin 0 is everything below 1e-8. */
+    static final double[] LOWER = new double[HIST_BINS];
+    /** The bin of the smallest float in each cell of 2^15 consecutive bit patterns: a start for {@link #bin}. */
+    private static final byte[] BIN_OF_CELL = new byte[1 << 16];
+
+    static {
+        for (int b = 1; b < HIST_BINS; b++) LOWER[b] = Math.pow(10, HIST_MIN_LOG10 + (double) (b - 1) / HIST_PER_DECADE);
+        for (int cell = 0; cell < BIN_OF_CELL.length; cell++) {
+            double lowest = Float.intBitsToFloat(Math.min(cell << 15, 0x7f800000));
+            int b = 0;
+            while (b + 1 < HIST_BINS && lowest >= LOWER[b + 1]) b++;
+            BIN_OF_CELL[cell] = (byte) b;
+        }
+    }
+
+    /**
+     * The histogram bin of a magnitude (a float's absolute value): 0 holds everything below 1e-8 (zeros included),
+     * the last everything from 10 up. A table lookup on the float's top bits, then at most a step or two.
+     */
+    static int bin(float a) {
+        int b = BIN_OF_CELL[TopK.magnitudeBits(a) >>> 15];
+        while (b + 1 < HIST_BINS && a >= LOWER[b + 1]) b++;
+        return b;
+    }
+
+    /** SplitMix64's finaliser: independent-looking draws from consecutive counters, whatever thread runs them. */
+    static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

@@ -1,0 +1,161 @@
+package org.mergelab.analysis;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.mergelab.io.DType;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link PairKernel}'s sums with the JDK's Vector API: the same double accumulation, a lane per element. C2 does not
+ * vectorise floating-point reductions by itself (it must keep Java's order of additions), and the scalar loop,
+ * bound by conversions and additions, runs at a third of this speed; this is what brings the divergence of two
+ * bf16 checkpoints close to the time it takes to read them.
+ *
+ * <p>Loaded only when the JVM runs with {@code --add-modules jdk.incubator.vector} (see {@link PairKernel#VECTOR}).
+ * The result differs from the scalar loop's only in the order of the double additions.
+ */
+final class VectorKernel {
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final int L = D.length();
+    /** Twice as many lanes of 16-bit inputs as of doubles: one load feeds two double vectors. */
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(2 * L * 16));
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(2 * L * 32));
+    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(2 * L * 32));
+    private static final int STEP = 2 * L;
+
+    private VectorKernel() {}
+
+    /** Lanes per step, for the description of the kernel in use. */
+    static String describe() {
+        return "Vector API, " + L + " doubles per vector";
+    }
+
+    /**
+     * Adds the sums over {@code n} elements of two little-endian buffers of {@code dtype} (BF16 or F32), starting at
+     * element {@code xAt} / {@code yAt}. The whole run is one call, so the loop is hot enough for the JIT to compile
+     * it within the first chunk (the Vector API is slow until it does); NaN or infinity sends just the blocks that
+     * hold them through the scalar loop that leaves them out.
+     */
+    static void chunk(DType dtype, ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
+        boolean bf16 = dtype == DType.BF16;
+        for (int b = 0; b < n; b += PairKernel.BLOCK) {
+            int m = Math.min(PairKernel.BLOCK, n - b);
+            boolean done = bf16 ? bf16(x, xAt + b, y, yAt + b, m, s) : f32(x, xAt + b, y, yAt + b, m, s);
+            if (!done) PairKernel.slow(dtype, x, xAt + b, y, yAt + b, m, s);
+        }
+    }
+
+    /**
+     * Sums over {@code n} bf16 elements of {@code x} and {@code y}, starting at element {@code xAt} / {@code yAt} of
+     * the (little-endian) buffers. Returns false, adding nothing, when the block holds a NaN or an infinity.
+     */
+    static boolean bf16(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
+        DoubleVector z = DoubleVector.zero(D);
+        DoubleVector dot0 = z, dot1 = z, aa0 = z, aa1 = z, bb0 = z, bb1 = z, dd0 = z, dd1 = z;
+        // Sign flips counted on the stored 16-bit values: half the width of counting them on 32-bit lanes. A lane
+        // adds at most n / STEP <= BLOCK / 16 = 128 ones per call, far from a short's limit.
+        ShortVector flips = ShortVector.zero(S);
+        int i = 0;
+        for (; i + STEP <= n; i += STEP) {
+            ShortVector sx = ShortVector.fromByteBuffer(S, x, (xAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
+            ShortVector sy = ShortVector.fromByteBuffer(S, y, (yAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
+            flips = flips.add(oppositeSigns(sx, sy));
+            IntVector bx = bits(sx);
+            IntVector by = bits(sy);
+            FloatVector fx = bx.reinterpretAsFloats();
+            FloatVector fy = by.reinterpretAsFloats();
+            DoubleVector x0 = (DoubleVector) fx.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector x1 = (DoubleVector) fx.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector y0 = (DoubleVector) fy.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector y1 = (DoubleVector) fy.convertShape(VectorOperators.F2D, D, 1);
+            dot0 = x0.fma(y0, dot0);
+            dot1 = x1.fma(y1, dot1);
+            aa0 = x0.fma(x0, aa0);
+            aa1 = x1.fma(x1, aa1);
+            bb0 = y0.fma(y0, bb0);
+            bb1 = y1.fma(y1, bb1);
+            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1);
+            dd0 = d0.fma(d0, dd0);
+            dd1 = d1.fma(d1, dd1);
+        }
+        PairKernel.Sums tail = new PairKernel.Sums();
+        for (; i < n; i++) {
+            PairKernel.addScalar(PairKernel.bf16At(x, xAt + i), PairKernel.bf16At(y, yAt + i), tail);
+        }
+        return finish(dot0.add(dot1), aa0.add(aa1), bb0.add(bb1), dd0.add(dd1),
+                (IntVector) flips.convertShape(VectorOperators.S2I, I, 0), tail, s);
+    }
+
+    /** The same over float32 buffers. */
+    static boolean f32(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
+        DoubleVector z = DoubleVector.zero(D);
+        DoubleVector dot0 = z, dot1 = z, aa0 = z, aa1 = z, bb0 = z, bb1 = z, dd0 = z, dd1 = z;
+        IntVector flips = IntVector.zero(I);
+        int i = 0;
+        for (; i + STEP <= n; i += STEP) {
+            FloatVector fx = FloatVector.fromByteBuffer(F, x, (xAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
+            FloatVector fy = FloatVector.fromByteBuffer(F, y, (yAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
+            flips = flips.add(oppositeSigns((IntVector) fx.reinterpretAsInts(), (IntVector) fy.reinterpretAsInts()));
+            DoubleVector x0 = (DoubleVector) fx.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector x1 = (DoubleVector) fx.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector y0 = (DoubleVector) fy.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector y1 = (DoubleVector) fy.convertShape(VectorOperators.F2D, D, 1);
+            dot0 = x0.fma(y0, dot0);
+            dot1 = x1.fma(y1, dot1);
+            aa0 = x0.fma(x0, aa0);
+            aa1 = x1.fma(x1, aa1);
+            bb0 = y0.fma(y0, bb0);
+            bb1 = y1.fma(y1, bb1);
+            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1);
+            dd0 = d0.fma(d0, dd0);
+            dd1 = d1.fma(d1, dd1);
+        }
+        PairKernel.Sums tail = new PairKernel.Sums();
+        for (; i < n; i++) PairKernel.addScalar(x.getFloat((xAt + i) << 2), y.getFloat((yAt + i) << 2), tail);
+        return finish(dot0.add(dot1), aa0.add(aa1), bb0.add(bb1), dd0.add(dd1), flips, tail, s);
+    }
+
+    /** bf16 values as float32 bit patterns: the 16 stored bits are the top half of the float. */
+    private static IntVector bits(ShortVector raw) {
+        return ((IntVector) raw.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16);
+    }
+
+    /** {@link #oppositeSigns(IntVector, IntVector)} for 16-bit patterns (bf16: the sign is bit 15). */
+    private static ShortVector oppositeSigns(ShortVector sx, ShortVector sy) {
+        ShortVector nonZeroX = sx.and((short) 0x7fff).add((short) 0x7fff);
+        ShortVector nonZeroY = sy.and((short) 0x7fff).add((short) 0x7fff);
+        return sx.lanewise(VectorOperators.XOR, sy).and(nonZeroX).and(nonZeroY).lanewise(VectorOperators.LSHR, 15);
+    }
+
+    /**
+     * 1 where two float bit patterns have opposite signs and neither is zero, else 0: with {@code m} the magnitude
+     * bits, {@code m + 0x7fffffff} has its top bit set exactly when {@code m != 0}.
+     */
+    private static IntVector oppositeSigns(IntVector bx, IntVector by) {
+        IntVector nonZeroX = bx.and(0x7fffffff).add(0x7fffffff);
+        IntVector nonZeroY = by.and(0x7fffffff).add(0x7fffffff);
+        return bx.lanewise(VectorOperators.XOR, by).and(nonZeroX).and(nonZeroY)
+                .lanewise(VectorOperators.LSHR, 31);
+    }
+
+    private static boolean finish(DoubleVector dotV, DoubleVector aaV, DoubleVector bbV, DoubleVector ddV,
+                                  IntVector flipsV, PairKernel.Sums tail, PairKernel.Sums s) {
+        double dot = dotV.reduceLanes(VectorOperators.ADD) + tail.dot;
+        double aa = aaV.reduceLanes(VectorOperators.ADD) + tail.aa;
+        double bb = bbV.reduceLanes(VectorOperators.ADD) + tail.bb;
+        double dd = ddV.reduceLanes(VectorOperators.ADD) + tail.dd;
+        if (!Double.isFinite(dot + aa + bb + dd)) return false;
+        s.dot += dot;
+        s.aa += aa;
+        s.bb += bb;
+        s.dd += dd;
+        s.flips += flipsV.reduceLanes(VectorOperators.ADD) + tail.flips;
+        return true;
+    }
+}
