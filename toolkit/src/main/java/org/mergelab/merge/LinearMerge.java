@@ -11,7 +11,7 @@ import org.mergelab.recipe.ParamSpec.Type;
  * bit (a separate multiply and add, for the four-model stories260K merge at 0.4/0.3/0.2/0.1, differed in the
  * last bit of 25% of float32 results and of 0.8% of bfloat16 results).
  */
-public final class LinearMerge implements MergeMethod {
+public final class LinearMerge implements MergeMethod, StreamingMerge {
     @Override
     public String name() { return "linear"; }
 
@@ -32,21 +32,51 @@ public final class LinearMerge implements MergeMethod {
     @Override
     public float[] merge(TensorInputs in) {
         int n = in.numel();
-        float[] w = new float[in.size()];
-        float weightSum = 0f;
-        for (int k = 0; k < w.length; k++) {
-            w[k] = (float) in.perModelDouble(k, "weight");
-            weightSum += w[k];
-        }
+        float[] w = weights(in);
         float[] out = new float[n];
-        for (int k = 0; k < w.length; k++) {
-            float[] x = in.tensor(k);
-            float wk = w[k];
-            for (int i = 0; i < n; i++) out[i] = Math.fma(x[i], wk, out[i]);
-        }
-        if (in.sharedBool("normalize")) {
-            for (int i = 0; i < n; i++) out[i] /= weightSum;
-        }
+        List<float[]> x = new java.util.ArrayList<>();
+        for (int k = 0; k < w.length; k++) x.add(in.tensor(k));
+        combine(x, w, in.sharedBool("normalize") ? sum(w) : Float.NaN, out, n);
         return out;
+    }
+
+    @Override
+    public void stream(TensorStream in, TensorStream.Output out) throws java.io.IOException {
+        TensorInputs m = in.meta();
+        float[] w = weights(m);
+        List<float[]> x = new java.util.ArrayList<>();
+        for (int k = 0; k < w.length; k++) x.add(BufferPool.get(k, TensorStream.CHUNK));
+        float[] o = BufferPool.get(w.length, TensorStream.CHUNK);
+        float divisor = m.sharedBool("normalize") ? sum(w) : Float.NaN;
+        for (int c = 0; c < in.chunks(); c++) {
+            for (int k = 0; k < w.length; k++) in.read(k, c, x.get(k));
+            combine(x, w, divisor, o, in.chunkLength(c));
+            out.write(c, o, in.chunkLength(c));
+        }
+    }
+
+    private static float[] weights(TensorInputs in) {
+        float[] w = new float[in.size()];
+        for (int k = 0; k < w.length; k++) w[k] = (float) in.perModelDouble(k, "weight");
+        return w;
+    }
+
+    private static float sum(float[] w) {
+        float s = 0f;
+        for (float v : w) s += v;
+        return s;
+    }
+
+    /** {@code out = Σ w_k x_k} (each step one fused multiply-add), divided by {@code divisor} unless it is NaN. */
+    private static void combine(List<float[]> x, float[] w, float divisor, float[] out, int n) {
+        java.util.Arrays.fill(out, 0, n, 0f);
+        for (int k = 0; k < w.length; k++) {
+            float[] xk = x.get(k);
+            float wk = w[k];
+            for (int i = 0; i < n; i++) out[i] = Math.fma(xk[i], wk, out[i]);
+        }
+        if (!Float.isNaN(divisor)) {
+            for (int i = 0; i < n; i++) out[i] /= divisor;
+        }
     }
 }

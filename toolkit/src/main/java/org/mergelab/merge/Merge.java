@@ -92,6 +92,16 @@ public final class Merge {
                     public void putRaw(MergePlan.Task t, ByteBuffer bytes) throws IOException {
                         writer.writeRaw(t.outputName(), bytes);
                     }
+
+                    @Override
+                    public void putChunk(MergePlan.Task t, long offset, float[] data, int len) throws IOException {
+                        writer.writeChunk(t.outputName(), offset, data, len);
+                    }
+
+                    @Override
+                    public void finishChunks(MergePlan.Task t) {
+                        writer.markWritten(t.outputName());
+                    }
                 });
                 writer.finish(Map.of("mergelab_version", Version.get()));
             }
@@ -144,6 +154,19 @@ public final class Merge {
                 public void putRaw(MergePlan.Task t, ByteBuffer bytes) {
                     // Integer buffers have no float32 form; in-memory merges leave them out.
                 }
+
+                private final Map<String, float[]> partial = new java.util.concurrent.ConcurrentHashMap<>();
+
+                @Override
+                public void putChunk(MergePlan.Task t, long offset, float[] data, int len) {
+                    float[] whole = partial.computeIfAbsent(t.outputName(), k -> new float[(int) t.numel()]);
+                    System.arraycopy(data, 0, whole, (int) offset, len);
+                }
+
+                @Override
+                public void finishChunks(MergePlan.Task t) {
+                    put(t, partial.remove(t.outputName()));
+                }
             });
             Map<String, Tensor> ordered = new LinkedHashMap<>();
             for (MergePlan.Task t : plan.tasks()) {
@@ -163,7 +186,19 @@ public final class Merge {
         void put(MergePlan.Task t, float[] data) throws IOException;
 
         void putRaw(MergePlan.Task t, ByteBuffer bytes) throws IOException;
+
+        /** Part of a streamed tensor: elements {@code [offset, offset + len)}, chunks in any order. */
+        void putChunk(MergePlan.Task t, long offset, float[] data, int len) throws IOException;
+
+        /** Every chunk of a streamed tensor has been put. */
+        void finishChunks(MergePlan.Task t) throws IOException;
     }
+
+    /**
+     * Tensors with more elements than this are merged in chunks by methods that can ({@link StreamingMerge}), so
+     * that no input is ever held whole: about 3 × 4 × 2²² bytes = 48 MB per worker for two inputs and the output.
+     */
+    static volatile long streamAbove = Long.getLong("mergelab.streamAbove", 1L << 22);
 
     private static MergeReport execute(MergePlan plan, MergeOptions options, Path output, Sink sink) throws IOException {
         long start = System.nanoTime();
@@ -242,6 +277,10 @@ public final class Merge {
             sink.putRaw(t, first);
             return read;
         }
+        if (vocabulary == null && t.numel() > streamAbove) {
+            Long streamed = stream(plan, t, sink, random, options);
+            if (streamed != null) return streamed;
+        }
         int n = Math.toIntExact(t.numel());
         List<float[]> data = new ArrayList<>(t.inputs().size());
         List<String> models = new ArrayList<>();
@@ -276,5 +315,56 @@ public final class Merge {
         }
         sink.put(t, result);
         return read;
+    }
+
+    /**
+     * Merges a large tensor chunk by chunk if its method can ({@link StreamingMerge}), or copies a lone optional
+     * input through; returns the bytes read, or null when the tensor must be merged whole.
+     */
+    private static Long stream(MergePlan plan, MergePlan.Task t, Sink sink, RandomStreams random,
+                               MergeOptions options) throws IOException {
+        MergeMethod method = plan.method();
+        boolean passthrough = t.kind() == MergePlan.Kind.PASSTHROUGH;
+        if (!passthrough && !(method instanceof StreamingMerge)) return null;
+        List<String> models = new ArrayList<>();
+        List<float[]> none = new ArrayList<>();
+        List<Map<String, Object>> perModel = new ArrayList<>();
+        for (MergePlan.Input in : t.inputs()) {
+            models.add(in.model().toString());
+            none.add(new float[0]);
+            perModel.add(in.parameters());
+        }
+        TensorInputs meta = new TensorInputs(t.outputName(), t.shape(), none, models, t.baseIndex(), t.shared(),
+                perModel, t.workDtype(), random, options.corrections());
+        if (!passthrough && !((StreamingMerge) method).streams(meta)) return null;
+        long[] read = {0};
+        TensorStream.Reader reader = (input, offset, dst, len) -> {
+            MergePlan.Input in = t.inputs().get(input);
+            in.checkpoint().readChunk(in.tensorName(), offset, dst, 0, len);
+            read[0] += (long) len * in.info().dtype().size();
+            if (in.info().dtype() != t.workDtype()) Half.roundInPlace(dst, len, floatDtype(t.workDtype()));
+        };
+        TensorStream stream = new TensorStream(meta, t.numel(), reader);
+        boolean roundResult = !passthrough && t.resultDtype() != t.outDtype();
+        TensorStream.Output out = (chunk, data, len) -> {
+            if (roundResult) Half.roundInPlace(data, len, floatDtype(t.resultDtype()));
+            sink.putChunk(t, (long) chunk * TensorStream.CHUNK, data, len);
+        };
+        try {
+            if (passthrough) {
+                float[] buf = BufferPool.get(0, TensorStream.CHUNK);
+                for (int c = 0; c < stream.chunks(); c++) {
+                    stream.read(0, c, buf);
+                    out.write(c, buf, stream.chunkLength(c));
+                }
+            } else {
+                ((StreamingMerge) method).stream(stream, out);
+            }
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new org.mergelab.recipe.RecipeException(plan.recipe().where(), plan.recipe().mergeMethodLine(),
+                    "tensor " + t.outputName() + ": " + e.getMessage());
+        }
+        sink.finishChunks(t);
+        return read[0];
     }
 }

@@ -11,7 +11,7 @@ import org.mergelab.recipe.ParamSpec.Type;
  * ({@code |cos θ| > 0.9995}) it falls back to linear interpolation {@code (1-t)a + t b}, as mergekit does.
  * {@code t = 0} gives the base, {@code t = 1} the other model.
  */
-public final class SlerpMerge implements MergeMethod {
+public final class SlerpMerge implements MergeMethod, StreamingMerge {
     /** mergekit's threshold on |cos θ| above which it interpolates linearly. */
     public static final double DOT_THRESHOLD = 0.9995;
     /** Norms at or below this are treated as 1: a zero tensor is not normalised. */
@@ -52,16 +52,29 @@ public final class SlerpMerge implements MergeMethod {
     public static Coefficients coefficients(float t, float[] a, float[] b, int n) {
         // mergekit 0.1.5 computes these in float32 (norms of 1M-element chunks, then the norm of those; the dot
         // product of the normalised tensors), reproduced here in torch's order of additions.
-        float na = norm(a, n), nb = norm(b, n);
-        na = na > EPS ? na : 1f;
-        nb = nb > EPS ? nb : 1f;
+        float na = nonZero(norm(a, n)), nb = nonZero(norm(b, n));
         float dot = 0f;
         float[] prod = new float[Math.min(n, CHUNK)];
         for (int start = 0; start < n; start += CHUNK) {
             int len = Math.min(CHUNK, n - start);
-            for (int i = 0; i < len; i++) prod[i] = (a[start + i] / na) * (b[start + i] / nb);
-            dot += TorchReductions.sum(prod, 0, len);
+            dot += normalizedDot(a, b, start, len, na, nb, prod);
         }
+        return fromDot(t, dot);
+    }
+
+    /** A norm at or below eps is taken as 1: a zero tensor is not normalised. */
+    private static float nonZero(float norm) {
+        return norm > EPS ? norm : 1f;
+    }
+
+    /** Σ (a/na)(b/nb) over one chunk, summed in torch's order ({@code prod} is scratch). */
+    private static float normalizedDot(float[] a, float[] b, int start, int len, float na, float nb, float[] prod) {
+        for (int i = 0; i < len; i++) prod[i] = (a[start + i] / na) * (b[start + i] / nb);
+        return TorchReductions.sum(prod, 0, len);
+    }
+
+    /** The coefficients from the clamped cosine, with the colinear fallback. */
+    private static Coefficients fromDot(float t, float dot) {
         dot = Math.max(-1f, Math.min(1f, dot));
         boolean linear = Math.abs(dot) > DOT_THRESHOLD;
         if (linear) return new Coefficients(1f - t, t, dot, true);
@@ -70,6 +83,45 @@ public final class SlerpMerge implements MergeMethod {
         float ofA = (float) Math.sin((1f - t) * theta) / sinTheta;
         float ofB = (float) Math.sin(t * theta) / sinTheta;
         return new Coefficients(ofA, ofB, dot, false);
+    }
+
+    /**
+     * The same computation a chunk at a time, in three passes over the inputs as mergekit makes them (chunk norms,
+     * then the normalised dot product, then the interpolation): the chunks are mergekit's own, so the result equals
+     * {@link #merge}'s bit for bit.
+     */
+    @Override
+    public void stream(TensorStream in, TensorStream.Output out) throws java.io.IOException {
+        TensorInputs m = in.meta();
+        int ia = m.baseIndex(), ib = 1 - ia;
+        float t = (float) m.sharedDouble("t");
+        float[] a = BufferPool.get(0, TensorStream.CHUNK), b = BufferPool.get(1, TensorStream.CHUNK);
+        float[] o = BufferPool.get(2, TensorStream.CHUNK);
+        int chunks = in.chunks();
+        float[] partsA = new float[chunks], partsB = new float[chunks];
+        for (int c = 0; c < chunks; c++) {
+            in.read(ia, c, a);
+            in.read(ib, c, b);
+            partsA[c] = TorchReductions.norm(a, 0, in.chunkLength(c));
+            partsB[c] = TorchReductions.norm(b, 0, in.chunkLength(c));
+        }
+        float na = nonZero(TorchReductions.norm(partsA, 0, chunks));
+        float nb = nonZero(TorchReductions.norm(partsB, 0, chunks));
+        float dot = 0f;
+        for (int c = 0; c < chunks; c++) {
+            in.read(ia, c, a);
+            in.read(ib, c, b);
+            dot += normalizedDot(a, b, 0, in.chunkLength(c), na, nb, o);
+        }
+        Coefficients k = fromDot(t, dot);
+        float ca = k.ofA(), cb = k.ofB();
+        for (int c = 0; c < chunks; c++) {
+            in.read(ia, c, a);
+            in.read(ib, c, b);
+            int len = in.chunkLength(c);
+            for (int i = 0; i < len; i++) o[i] = ca * a[i] + cb * b[i];
+            out.write(c, o, len);
+        }
     }
 
     /** mergekit's chunked norm: the norm of the per-chunk norms. */

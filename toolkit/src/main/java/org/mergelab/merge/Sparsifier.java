@@ -150,7 +150,7 @@ enum Sparsifier {
     abstract float[] apply(float[] delta, Shape shape, Sparsity sparsity, Precision p, SplittableRandom rng,
                            boolean rescale, TensorInputs in);
 
-    private static final double RESCALE_EPS = 1e-7;
+    static final double RESCALE_EPS = 1e-7;
 
     private static float[] abs(float[] x, int n) {
         float[] a = new float[n];

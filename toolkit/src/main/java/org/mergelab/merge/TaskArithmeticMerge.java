@@ -21,7 +21,7 @@ import org.mergelab.recipe.ParamSpec.Type;
  * flips a model's vote. A density of 0 keeps nothing of a model (mergekit 0.1.4 failed on it for TIES; 0.1.5
  * merges it as zeros; the planner warns).
  */
-public final class TaskArithmeticMerge implements MergeMethod {
+public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
     private final String name;
     private final String prettyName;
     private final String reference;
@@ -199,6 +199,149 @@ public final class TaskArithmeticMerge implements MergeMethod {
             out[i] = p.r(base[i] + delta);
         }
         return out;
+    }
+
+    /** Task arithmetic and DARE are elementwise given one pair of L1 sums per model: they stream. */
+    @Override
+    public boolean streams(TensorInputs meta) {
+        return (sparsifier == null || sparsifier == Sparsifier.BERNOULLI)
+                && !meta.corrects(Correction.RESCALE_BY_PROBABILITY);
+    }
+
+    /**
+     * {@link #merge} a chunk at a time. DARE's rescaling needs each model's L1 norms before and after dropping,
+     * so a first pass draws the masks and sums them in torch's order ({@link TorchReductions.CascadeSum}); the
+     * second pass replays the same random stream, so the masks, sums and result equal the in-memory merge's.
+     */
+    @Override
+    public void stream(TensorStream in, TensorStream.Output out) throws java.io.IOException {
+        TensorInputs m = in.meta();
+        int[] models = m.nonBase();
+        int K = models.length, ib = m.baseIndex();
+        if (K == 0) {
+            float[] b = BufferPool.get(0, TensorStream.CHUNK);
+            for (int c = 0; c < in.chunks(); c++) {
+                in.read(ib, c, b);
+                out.write(c, b, in.chunkLength(c));
+            }
+            return;
+        }
+        Precision p = m.precision();
+        Precision work = p.dtype() == org.mergelab.io.DType.F16 ? Precision.F32 : p;
+        float[] base = BufferPool.get(0, TensorStream.CHUNK);
+        float[][] x = new float[K][];
+        for (int k = 0; k < K; k++) x[k] = BufferPool.get(1 + k, TensorStream.CHUNK);
+        float[] o = BufferPool.get(K + 1, TensorStream.CHUNK);
+        float[] w = new float[K];
+        double[] prob = new double[K];
+        boolean[] drops = new boolean[K];
+        for (int k = 0; k < K; k++) {
+            w[k] = p.r((float) m.perModelDouble(models[k], "weight"));
+            double density = m.perModelDouble(models[k], "density");
+            drops[k] = sparsifier == Sparsifier.BERNOULLI && density < 1;
+            prob[k] = work.r(density);
+        }
+        boolean rescale = m.sharedBool("rescale");
+        float[] ratio = new float[K];
+        boolean[] scaled = new boolean[K];
+        if (rescale && anyTrue(drops)) {
+            float[] absDelta = BufferPool.get(K + 2, TensorStream.CHUNK);
+            float[] absKept = BufferPool.get(K + 3, TensorStream.CHUNK);
+            java.util.SplittableRandom[] rng = new java.util.SplittableRandom[K];
+            TorchReductions.CascadeSum[] before = new TorchReductions.CascadeSum[K];
+            TorchReductions.CascadeSum[] after = new TorchReductions.CascadeSum[K];
+            int n = Math.toIntExact(in.numel());
+            for (int k = 0; k < K; k++) {
+                if (!drops[k]) continue;
+                rng[k] = m.random(models[k]);
+                before[k] = new TorchReductions.CascadeSum(n);
+                after[k] = new TorchReductions.CascadeSum(n);
+            }
+            for (int c = 0; c < in.chunks(); c++) {
+                int len = in.chunkLength(c);
+                in.read(ib, c, base);
+                for (int k = 0; k < K; k++) {
+                    if (!drops[k]) continue;
+                    in.read(models[k], c, x[k]);
+                    for (int i = 0; i < len; i++) {
+                        float delta = p.r(x[k][i] - base[i]);
+                        boolean keep = rng[k].nextDouble() < prob[k];
+                        absDelta[i] = Math.abs(delta);
+                        absKept[i] = Math.abs(keep ? delta : delta * 0f);
+                    }
+                    before[k].add(absDelta, 0, len);
+                    after[k].add(absKept, 0, len);
+                }
+            }
+            float eps = work.scalar(Sparsifier.RESCALE_EPS);
+            for (int k = 0; k < K; k++) {
+                if (!drops[k]) continue;
+                float b = work.r(before[k].result()), a = work.r(after[k].result());
+                if (b < eps || a < eps) continue;
+                scaled[k] = true;
+                ratio[k] = work.r(b / a);
+            }
+        }
+
+        java.util.SplittableRandom[] rng = new java.util.SplittableRandom[K];
+        for (int k = 0; k < K; k++) if (drops[k]) rng[k] = m.random(models[k]);
+        boolean normalize = m.sharedBool("normalize");
+        double lambda = m.sharedDouble("lambda");
+        float constantDivisor = 1f;
+        if (!signConsensus) {
+            float d = ModelSum.ofScalars(w, p);
+            constantDivisor = Math.abs(d) < p.scalar(1e-8) ? 1f : d;
+        }
+        for (int c = 0; c < in.chunks(); c++) {
+            int len = in.chunkLength(c);
+            in.read(ib, c, base);
+            for (int k = 0; k < K; k++) {
+                in.read(models[k], c, x[k]);
+                float[] v = x[k];
+                for (int i = 0; i < len; i++) {
+                    float delta = p.r(v[i] - base[i]);
+                    if (drops[k]) {
+                        boolean keep = rng[k].nextDouble() < prob[k];
+                        delta = keep ? delta : delta * 0f;
+                        if (scaled[k]) delta = work.r(delta * ratio[k]);
+                        delta = p.r(delta);
+                    }
+                    v[i] = p.r(delta * w[k]);
+                }
+            }
+            for (int i = 0; i < len; i++) {
+                float mixed, divisor;
+                if (signConsensus) {
+                    float total = 0f;
+                    for (int k = 0; k < K; k++) total += x[k][i];
+                    boolean positive = p.r(total) >= 0;
+                    float sum = 0f, weights = 0f;
+                    for (int k = 0; k < K; k++) {
+                        boolean agree = SignConsensus.agrees(x[k][i], positive);
+                        sum += agree ? x[k][i] : x[k][i] * 0f;
+                        weights += agree ? w[k] : w[k] * 0f;
+                    }
+                    mixed = p.r(sum);
+                    float d = p.r(weights);
+                    divisor = d == 0 ? 1f : d;
+                } else {
+                    float total = 0f;
+                    for (int k = 0; k < K; k++) total += x[k][i];
+                    mixed = p.r(total);
+                    divisor = constantDivisor;
+                }
+                float delta = mixed;
+                if (normalize) delta = p.r(delta / divisor);
+                if (lambda != 1) delta = p.times(delta, lambda);
+                o[i] = p.r(base[i] + delta);
+            }
+            out.write(c, o, len);
+        }
+    }
+
+    private static boolean anyTrue(boolean[] b) {
+        for (boolean v : b) if (v) return true;
+        return false;
     }
 
     private static double doubleOr(Map<String, Object> params, String key) {

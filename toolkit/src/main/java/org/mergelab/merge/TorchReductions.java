@@ -28,6 +28,12 @@ final class TorchReductions {
 
     /** {@code Σ x[off + i]} for {@code i < n}, in torch's cascade order. */
     static float sum(float[] x, int off, int n) {
+        if (n >= LANES) return new CascadeSum(n).add(x, off, n).result();
+        return rowSum(x, off, 1, 1, 1, n)[0];
+    }
+
+    /** The general form of {@link #sum} (any length; a reference for {@link CascadeSum}). */
+    static float sumGeneral(float[] x, int off, int n) {
         if (n >= LANES) {
             int vectors = n / LANES;
             float[] lanes = rowSum(x, off, LANES, 1, LANES, vectors);
@@ -126,5 +132,101 @@ final class TorchReductions {
             b += v * v;
         }
         return (float) Math.sqrt(b);
+    }
+
+    /**
+     * {@link #sum} of a contiguous vector fed in pieces, in order: torch's cascade over rows of 32 elements (four
+     * eight-lane vectors), carried from level to level every {@code 2^levelPower} rows, the last few vectors and the
+     * scalar tail added at the end. The state is a few dozen floats, so a tensor too large to hold can be summed
+     * chunk by chunk and still get torch's bits, and the row loop runs on a flat array the JIT vectorises.
+     */
+    static final class CascadeSum {
+        private static final int ROW = ILP * LANES;
+        private final int n;
+        private final int vectors;
+        private final int rows;
+        private final int levelPower;
+        private final int levelMask;
+        private final int levelStep;
+        private final float[] acc = new float[LEVELS * ROW];
+        private final float[] tail = new float[2 * ROW + LANES];
+        private final float[] pending = new float[ROW];
+        private int pendingLen;
+        private int tailLen;
+        private int rowsDone;
+        private int inGroup;
+        private long consumed;
+
+        CascadeSum(int n) {
+            if (n < LANES) throw new IllegalArgumentException("a cascade needs at least " + LANES + " elements");
+            this.n = n;
+            this.vectors = n / LANES;
+            this.rows = vectors / ILP;
+            this.levelPower = Math.max(4, ceilLog2(rows) / LEVELS);
+            this.levelStep = 1 << levelPower;
+            this.levelMask = levelStep - 1;
+        }
+
+        /** Adds the next {@code len} elements, {@code x[off .. off + len)}. */
+        CascadeSum add(float[] x, int off, int len) {
+            if (consumed + len > n) throw new IllegalArgumentException("more than " + n + " elements");
+            long rowElements = (long) rows * ROW;
+            int i = 0;
+            while (i < len) {
+                if (consumed < rowElements) {
+                    if (pendingLen == 0 && len - i >= ROW) {
+                        addRow(x, off + i);
+                        i += ROW;
+                        consumed += ROW;
+                    } else {
+                        pending[pendingLen++] = x[off + i++];
+                        consumed++;
+                        if (pendingLen == ROW) {
+                            addRow(pending, 0);
+                            pendingLen = 0;
+                        }
+                    }
+                } else {
+                    tail[tailLen++] = x[off + i++];
+                    consumed++;
+                }
+            }
+            return this;
+        }
+
+        private void addRow(float[] x, int at) {
+            for (int j = 0; j < ROW; j++) acc[j] += x[at + j];
+            rowsDone++;
+            if (++inGroup == levelStep) {
+                inGroup = 0;
+                for (int lv = 1; lv < LEVELS; lv++) {
+                    int to = lv * ROW, from = (lv - 1) * ROW;
+                    for (int j = 0; j < ROW; j++) {
+                        acc[to + j] += acc[from + j];
+                        acc[from + j] = 0f;
+                    }
+                    if ((rowsDone & (levelMask << (lv * levelPower))) != 0) break;
+                }
+            }
+        }
+
+        float result() {
+            if (consumed != n) throw new IllegalStateException(consumed + " of " + n + " elements added");
+            float[] p = acc.clone();
+            for (int lv = 1; lv < LEVELS; lv++) {
+                for (int j = 0; j < ROW; j++) p[j] += p[lv * ROW + j];
+            }
+            int leftover = (vectors - rows * ILP) * LANES;
+            for (int v = 0; v < leftover; v += LANES) {
+                for (int l = 0; l < LANES; l++) p[l] += tail[v + l];
+            }
+            for (int k = 1; k < ILP; k++) {
+                for (int l = 0; l < LANES; l++) p[l] += p[k * LANES + l];
+            }
+            float sum = 0f;
+            for (int k = leftover; k < tailLen; k++) sum += tail[k];
+            for (int l = 0; l < LANES; l++) sum += p[l];
+            return sum;
+        }
     }
 }
