@@ -211,6 +211,12 @@ public final class Checkpoint implements Closeable {
         file(t.file()).readFloats(t, offset, dst, dstOff, n);
     }
 
+    /** A reader for one tensor, for reading it in pieces several times (see {@link TensorReader}). */
+    public TensorReader reader(String name) {
+        TensorInfo t = info(name);
+        return new TensorReader(file(t.file()), t);
+    }
+
     /** The tensor's stored bytes, memory-mapped (for copying non-float tensors unchanged). */
     public java.nio.ByteBuffer readRaw(String name) {
         TensorInfo t = info(name);

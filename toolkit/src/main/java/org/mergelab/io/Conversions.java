@@ -12,6 +12,53 @@ import java.util.function.Supplier;
  */
 final class Conversions {
     private static final int CHUNK = 1 << 16;
+
+    /**
+     * Whether the JVM has the Vector API ({@code --add-modules jdk.incubator.vector}, as bin/mergelab starts it) and
+     * it is not turned off with {@code -Dmergelab.vector=false}; then bf16 goes through {@link VectorConversions}.
+     */
+    static final boolean VECTOR = Boolean.parseBoolean(System.getProperty("mergelab.vector", "true"))
+            && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() && VectorCheck.works();
+
+    /** Loads the vector kernels once and checks them against the scalar conversions; any failure keeps the scalar ones. */
+    private static final class VectorCheck {
+        static boolean works() {
+            try {
+                float[] in = {1f, -2.5f, 3.14159f, Float.NaN, 1e-40f, 65504f, -0f, 0.1f, 7f, 8f, 9f, 10f, 11f, 12f,
+                        13f, 14f, 15f, 16f, 1.00390625f, 1.01171875f};
+                ByteBuffer b = ByteBuffer.allocate(in.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+                VectorConversions.floatsToBf16(in, 0, in.length, b, 0);
+                for (int i = 0; i < in.length; i++) {
+                    if (b.getShort(i * 2) != Half.floatToBf16(in[i])) return false;
+                }
+                float[] back = new float[in.length];
+                VectorConversions.bf16ToFloats(b, 0, back, 0, in.length);
+                for (int i = 0; i < in.length; i++) {
+                    if (Float.floatToRawIntBits(back[i]) != Float.floatToRawIntBits(Half.bf16ToFloat(b.getShort(i * 2)))) {
+                        return false;
+                    }
+                }
+                warmUp();
+                return true;
+            } catch (LinkageError | RuntimeException e) {
+                return false;
+            }
+        }
+
+        /**
+         * Vector API loops run many times slower than scalar code until the JIT has compiled them; short calls on a
+         * small buffer get them compiled in a fraction of a second, before any real tensor passes through.
+         */
+        private static void warmUp() {
+            ByteBuffer b = ByteBuffer.allocateDirect(512).order(ByteOrder.LITTLE_ENDIAN);
+            float[] f = new float[256];
+            for (int i = 0; i < f.length; i++) f[i] = i * 0.37f - 100f;
+            for (int round = 0; round < Integer.getInteger("mergelab.warm", 4000); round++) {
+                VectorConversions.floatsToBf16(f, 0, f.length, b, 0);
+                VectorConversions.bf16ToFloats(b, 0, f, 0, f.length);
+            }
+        }
+    }
     private static final ThreadLocal<short[]> SHORTS = ThreadLocal.withInitial(() -> new short[CHUNK]);
 
     private Conversions() {}
@@ -30,6 +77,10 @@ final class Conversions {
         switch (dtype) {
             case F32 -> le.position(base).asFloatBuffer().get(dst, dstOff, n);
             case BF16 -> {
+                if (VECTOR) {
+                    VectorConversions.bf16ToFloats(le, base, dst, dstOff, n);
+                    return;
+                }
                 ShortBuffer sb = le.position(base).asShortBuffer();
                 short[] s = SHORTS.get();
                 for (int off = 0; off < n; off += CHUNK) {
@@ -86,6 +137,10 @@ final class Conversions {
         switch (dtype) {
             case F32 -> le.asFloatBuffer().put(src, from, n);
             case BF16, F16 -> {
+                if (VECTOR && dtype == DType.BF16) {
+                    VectorConversions.floatsToBf16(src, from, n, le, base);
+                    return;
+                }
                 ShortBuffer sb = le.asShortBuffer();
                 short[] s = SHORTS.get();
                 boolean bf16 = dtype == DType.BF16;

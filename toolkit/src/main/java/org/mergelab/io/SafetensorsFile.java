@@ -218,14 +218,37 @@ public final class SafetensorsFile implements TensorFile {
             throw new IllegalArgumentException("buffer of " + dst.length + " floats cannot take " + n + " at " + dstOff);
         }
         int size = t.dtype().size();
-        int perWindow = WINDOW_BYTES / size;
+        int perRead = READ_BYTES / size;
+        ByteBuffer buf = READ_BUFFER.get();
+        long pos = dataStart + t.begin() + offset * size;
         for (int done = 0; done < n; ) {
-            int k = Math.min(perWindow, n - done);
-            ByteBuffer b = mapBytes(t, (offset + done) * size, (long) k * size);
-            Conversions.toFloats(b, t.dtype(), dst, dstOff + done, k);
+            int k = Math.min(perRead, n - done);
+            buf.clear().limit(k * size);
+            try {
+                while (buf.hasRemaining()) {
+                    int r = channel.read(buf, pos + buf.position());
+                    if (r < 0) {
+                        throw new CheckpointException(path + ": tensor '" + t.name() + "' ends early; the file is"
+                                + " truncated");
+                    }
+                }
+            } catch (IOException e) {
+                throw new CheckpointException(path + ": cannot read tensor '" + t.name() + "': " + e.getMessage(), e);
+            }
+            buf.flip();
+            Conversions.toFloats(buf, t.dtype(), dst, dstOff + done, k);
+            pos += (long) k * size;
             done += k;
         }
     }
+
+    /**
+     * Reads go through a per-thread direct buffer with positional reads rather than fresh memory maps: a merge reads
+     * each tensor several times, and every new mapping would fault its pages in again.
+     */
+    private static final int READ_BYTES = 1 << 22;
+    private static final ThreadLocal<ByteBuffer> READ_BUFFER =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(READ_BYTES).order(ByteOrder.LITTLE_ENDIAN));
 
     @Override
     public void close() {

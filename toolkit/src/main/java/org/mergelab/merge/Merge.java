@@ -195,10 +195,12 @@ public final class Merge {
     }
 
     /**
-     * Tensors with more elements than this are merged in chunks by methods that can ({@link StreamingMerge}), so
-     * that no input is ever held whole: about 3 × 4 × 2²² bytes = 48 MB per worker for two inputs and the output.
+     * Tensors with more elements than this are merged in chunks by methods that can ({@link StreamingMerge}), in
+     * blocks small enough to stay in the processor's cache from decoding to use: faster than passing whole tensors
+     * through memory several times, and the memory a worker needs no longer depends on the model (a few 4 MB
+     * buffers). Smaller tensors, and methods that need a whole tensor at once, are read once and held.
      */
-    static volatile long streamAbove = Long.getLong("mergelab.streamAbove", 1L << 22);
+    static volatile long streamAbove = Long.getLong("mergelab.streamAbove", 1L << 20);
 
     private static MergeReport execute(MergePlan plan, MergeOptions options, Path output, Sink sink) throws IOException {
         long start = System.nanoTime();
@@ -216,7 +218,11 @@ public final class Merge {
         });
         try {
             List<Future<?>> futures = new ArrayList<>();
-            for (MergePlan.Task t : tasks) {
+            // Largest first: the embedding and the LM head are the longest tasks; started last, one of them would
+            // keep a single core busy while the others wait. Results go to their own offsets, so order is free.
+            List<MergePlan.Task> bySize = new ArrayList<>(tasks);
+            bySize.sort(java.util.Comparator.comparingLong(MergePlan.Task::numel).reversed());
+            for (MergePlan.Task t : bySize) {
                 futures.add(pool.submit(() -> {
                     long t0 = System.nanoTime();
                     long read = runTask(plan, t, plan.vocabulary().alignmentFor(t.outputName()), sink, random,
@@ -338,10 +344,14 @@ public final class Merge {
                 perModel, t.workDtype(), random, options.corrections());
         if (!passthrough && !((StreamingMerge) method).streams(meta)) return null;
         long[] read = {0};
+        org.mergelab.io.TensorReader[] readers = new org.mergelab.io.TensorReader[t.inputs().size()];
+        for (int i = 0; i < readers.length; i++) {
+            MergePlan.Input in = t.inputs().get(i);
+            readers[i] = in.checkpoint().reader(in.tensorName());
+        }
         TensorStream.Reader reader = (input, offset, dst, len) -> {
             MergePlan.Input in = t.inputs().get(input);
-            in.checkpoint().readChunk(in.tensorName(), offset, dst, 0, len);
-            read[0] += (long) len * in.info().dtype().size();
+            readers[input].read(offset, dst, 0, len);
             if (in.info().dtype() != t.workDtype()) Half.roundInPlace(dst, len, floatDtype(t.workDtype()));
         };
         TensorStream stream = new TensorStream(meta, t.numel(), reader);
@@ -365,6 +375,7 @@ public final class Merge {
                     "tensor " + t.outputName() + ": " + e.getMessage());
         }
         sink.finishChunks(t);
+        for (MergePlan.Input in : t.inputs()) read[0] += in.info().byteSize();
         return read[0];
     }
 }

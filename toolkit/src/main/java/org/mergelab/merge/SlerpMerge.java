@@ -43,7 +43,8 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
     public float[] merge(TensorInputs in) {
         float[] a = in.base();
         float[] b = in.tensor(1 - in.baseIndex());
-        return slerp((float) in.sharedDouble("t"), a, b, in.numel());
+        // The engine writes the result out before this thread starts its next tensor: a reused buffer will do.
+        return slerpInto(BufferPool.get(7, in.numel()), (float) in.sharedDouble("t"), a, b, in.numel());
     }
 
     /** The coefficients (of a, of b) SLERP uses for two tensors, and whether the colinear fallback fired. */
@@ -54,7 +55,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
         // product of the normalised tensors), reproduced here in torch's order of additions.
         float na = nonZero(norm(a, n)), nb = nonZero(norm(b, n));
         float dot = 0f;
-        float[] prod = new float[Math.min(n, CHUNK)];
+        float[] prod = BufferPool.get(6, Math.min(n, CHUNK));
         for (int start = 0; start < n; start += CHUNK) {
             int len = Math.min(CHUNK, n - start);
             dot += normalizedDot(a, b, start, len, na, nb, prod);
@@ -69,7 +70,11 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
 
     /** Σ (a/na)(b/nb) over one chunk, summed in torch's order ({@code prod} is scratch). */
     private static float normalizedDot(float[] a, float[] b, int start, int len, float na, float nb, float[] prod) {
-        for (int i = 0; i < len; i++) prod[i] = (a[start + i] / na) * (b[start + i] / nb);
+        if (VectorLanes.ENABLED) {
+            VectorLanes.normalizedProduct(a, b, start, na, nb, prod, len);
+        } else {
+            for (int i = 0; i < len; i++) prod[i] = (a[start + i] / na) * (b[start + i] / nb);
+        }
         return TorchReductions.sum(prod, 0, len);
     }
 
@@ -95,31 +100,67 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
         TensorInputs m = in.meta();
         int ia = m.baseIndex(), ib = 1 - ia;
         float t = (float) m.sharedDouble("t");
-        float[] a = BufferPool.get(0, TensorStream.CHUNK), b = BufferPool.get(1, TensorStream.CHUNK);
-        float[] o = BufferPool.get(2, TensorStream.CHUNK);
+        int block = TensorStream.BLOCK;
+        float[] a = BufferPool.get(0, block), b = BufferPool.get(1, block), prod = BufferPool.get(2, block);
+        float[] o = BufferPool.get(3, TensorStream.CHUNK);
         int chunks = in.chunks();
         float[] partsA = new float[chunks], partsB = new float[chunks];
         for (int c = 0; c < chunks; c++) {
-            in.read(ia, c, a);
-            in.read(ib, c, b);
-            partsA[c] = TorchReductions.norm(a, 0, in.chunkLength(c));
-            partsB[c] = TorchReductions.norm(b, 0, in.chunkLength(c));
+            TorchReductions.NormSum sa = new TorchReductions.NormSum(), sb = new TorchReductions.NormSum();
+            int len = in.chunkLength(c);
+            for (int off = 0; off < len; off += block) {
+                int k = Math.min(block, len - off);
+                long at = (long) c * TensorStream.CHUNK + off;
+                in.read(ia, at, a, k);
+                in.read(ib, at, b, k);
+                sa.add(a, 0, k);
+                sb.add(b, 0, k);
+            }
+            partsA[c] = sa.result();
+            partsB[c] = sb.result();
         }
         float na = nonZero(TorchReductions.norm(partsA, 0, chunks));
         float nb = nonZero(TorchReductions.norm(partsB, 0, chunks));
         float dot = 0f;
         for (int c = 0; c < chunks; c++) {
-            in.read(ia, c, a);
-            in.read(ib, c, b);
-            dot += normalizedDot(a, b, 0, in.chunkLength(c), na, nb, o);
-        }
-        Coefficients k = fromDot(t, dot);
-        float ca = k.ofA(), cb = k.ofB();
-        for (int c = 0; c < chunks; c++) {
-            in.read(ia, c, a);
-            in.read(ib, c, b);
             int len = in.chunkLength(c);
-            for (int i = 0; i < len; i++) o[i] = ca * a[i] + cb * b[i];
+            if (len < 8) {
+                float[] whole = BufferPool.get(4, len), other = BufferPool.get(5, len);
+                in.read(ia, (long) c * TensorStream.CHUNK, whole, len);
+                in.read(ib, (long) c * TensorStream.CHUNK, other, len);
+                dot += normalizedDot(whole, other, 0, len, na, nb, prod);
+                continue;
+            }
+            TorchReductions.CascadeSum sum = new TorchReductions.CascadeSum(len);
+            for (int off = 0; off < len; off += block) {
+                int k = Math.min(block, len - off);
+                long at = (long) c * TensorStream.CHUNK + off;
+                in.read(ia, at, a, k);
+                in.read(ib, at, b, k);
+                if (VectorLanes.ENABLED) {
+                    VectorLanes.normalizedProduct(a, b, na, nb, prod, k);
+                } else {
+                    for (int i = 0; i < k; i++) prod[i] = (a[i] / na) * (b[i] / nb);
+                }
+                sum.add(prod, 0, k);
+            }
+            dot += sum.result();
+        }
+        Coefficients coef = fromDot(t, dot);
+        float ca = coef.ofA(), cb = coef.ofB();
+        for (int c = 0; c < chunks; c++) {
+            int len = in.chunkLength(c);
+            for (int off = 0; off < len; off += block) {
+                int k = Math.min(block, len - off);
+                long at = (long) c * TensorStream.CHUNK + off;
+                in.read(ia, at, a, k);
+                in.read(ib, at, b, k);
+                if (VectorLanes.ENABLED) {
+                    VectorLanes.interpolate(ca, a, cb, b, o, off, k);
+                } else {
+                    for (int i = 0; i < k; i++) o[off + i] = ca * a[i] + cb * b[i];
+                }
+            }
             out.write(c, o, len);
         }
     }
@@ -136,10 +177,17 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
     }
 
     public static float[] slerp(float t, float[] a, float[] b, int n) {
+        return slerpInto(new float[n], t, a, b, n);
+    }
+
+    static float[] slerpInto(float[] out, float t, float[] a, float[] b, int n) {
         Coefficients c = coefficients(t, a, b, n);
-        float[] out = new float[n];
         float ca = c.ofA(), cb = c.ofB();
-        for (int i = 0; i < n; i++) out[i] = ca * a[i] + cb * b[i];
+        if (VectorLanes.ENABLED) {
+            VectorLanes.interpolate(ca, a, cb, b, out, 0, n);
+        } else {
+            for (int i = 0; i < n; i++) out[i] = ca * a[i] + cb * b[i];
+        }
         return out;
     }
 }

@@ -48,6 +48,17 @@ public final class TensorStream {
         reader.read(input, (long) c * CHUNK, dst, chunkLength(c));
     }
 
+    /**
+     * Elements {@code [offset, offset + len)} of input {@code input} into {@code dst[0..len)}: for working through a
+     * chunk in blocks small enough to stay in the processor's cache between decoding and use.
+     */
+    public void read(int input, long offset, float[] dst, int len) {
+        reader.read(input, offset, dst, len);
+    }
+
+    /** Elements per block when a chunk is worked through in cache-sized pieces (a multiple of 32). */
+    public static final int BLOCK = 1 << 14;
+
     /** Receives the merged tensor chunk by chunk, in order. */
     public interface Output {
         void write(int chunk, float[] data, int len) throws java.io.IOException;

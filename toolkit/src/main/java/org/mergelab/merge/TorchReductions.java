@@ -104,24 +104,7 @@ final class TorchReductions {
 
     /** {@code ‖x[off .. off + n)‖₂} as torch's contiguous vector norm computes it. */
     static float norm(float[] x, int off, int n) {
-        float[] acc = new float[LANES];
-        int d = 0;
-        for (; d < n - n % LANES; d += LANES) {
-            for (int j = 0; j < LANES; j++) {
-                float v = x[off + d + j];
-                acc[j] += v * v;
-            }
-        }
-        float b = acc[0];
-        for (int j = 1; j < LANES; j++) b += acc[j];
-        for (; n - d >= 4; d += 4) {
-            for (int j = 0; j < 4; j++) {
-                float v = x[off + d + j];
-                b += v * v;
-            }
-        }
-        for (; d < n; d++) b = Math.fma(x[off + d], x[off + d], b);
-        return (float) Math.sqrt(b);
+        return new NormSum().add(x, off, n).result();
     }
 
     /** {@code ‖x‖₂} along a strided axis. */
@@ -195,7 +178,11 @@ final class TorchReductions {
         }
 
         private void addRow(float[] x, int at) {
-            for (int j = 0; j < ROW; j++) acc[j] += x[at + j];
+            if (VectorLanes.ENABLED) {
+                VectorLanes.addRow(acc, x, at);
+            } else {
+                for (int j = 0; j < ROW; j++) acc[j] += x[at + j];
+            }
             rowsDone++;
             if (++inGroup == levelStep) {
                 inGroup = 0;
@@ -227,6 +214,47 @@ final class TorchReductions {
             for (int k = leftover; k < tailLen; k++) sum += tail[k];
             for (int l = 0; l < LANES; l++) sum += p[l];
             return sum;
+        }
+    }
+
+    /**
+     * {@link #norm} of a contiguous vector fed in pieces whose lengths are multiples of eight (the last may be
+     * anything): the eight lane accumulators carry over, and the tail is handled when the result is asked for.
+     */
+    static final class NormSum {
+        private final float[] acc = new float[LANES];
+        private final float[] tail = new float[LANES];
+        private int tailLen;
+
+        NormSum add(float[] x, int off, int len) {
+            if (tailLen > 0) throw new IllegalStateException("only the last piece may have a partial vector");
+            int full = len - len % LANES;
+            if (VectorLanes.ENABLED) {
+                VectorLanes.sumSquares(acc, x, off, full);
+            } else {
+                for (int d = 0; d < full; d += LANES) {
+                    for (int j = 0; j < LANES; j++) {
+                        float v = x[off + d + j];
+                        acc[j] += v * v;
+                    }
+                }
+            }
+            for (int d = full; d < len; d++) tail[tailLen++] = x[off + d];
+            return this;
+        }
+
+        float result() {
+            float b = acc[0];
+            for (int j = 1; j < LANES; j++) b += acc[j];
+            int d = 0;
+            for (; tailLen - d >= 4; d += 4) {
+                for (int j = 0; j < 4; j++) {
+                    float v = tail[d + j];
+                    b += v * v;
+                }
+            }
+            for (; d < tailLen; d++) b = Math.fma(tail[d], tail[d], b);
+            return (float) Math.sqrt(b);
         }
     }
 }

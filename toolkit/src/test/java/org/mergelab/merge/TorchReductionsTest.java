@@ -29,6 +29,12 @@ class TorchReductionsTest {
     }
 
     @Test
+    void theVectorLanesAreInUse() {
+        // Surefire starts the JVM with the Vector API, so these tests check the vector loops against torch.
+        org.junit.jupiter.api.Assertions.assertTrue(VectorLanes.ENABLED);
+    }
+
+    @Test
     void sumsAndNormsHaveTorchsBits() throws IOException {
         for (JsonNode c : cases()) {
             int n = c.get("n").asInt();
