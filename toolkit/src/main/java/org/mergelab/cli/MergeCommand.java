@@ -16,7 +16,8 @@ final class MergeCommand implements Main.Command {
     @Override
     public String usage() {
         return "merge RECIPE.yml OUT_DIR [--dry-run] [--force] [--out-shard-size SIZE] [--threads N] [--quiet]\n"
-                + "       [--no-copy-tokenizer] [--no-write-model-card] [--random-seed N] [--correct NAME[,NAME]]";
+                + "       [--no-copy-tokenizer] [--no-write-model-card] [--random-seed N] [--correct NAME[,NAME]]\n"
+                + "       [--allow-crimes] [--no-safe-serialization]";
     }
 
     @Override
@@ -36,9 +37,17 @@ final class MergeCommand implements Main.Command {
                 + "                         (default: a random seed, printed with the result)\n"
                 + "  --correct NAME[,NAME]  fix mergekit behaviours (by default MergeLab reproduces mergekit 0.1.5):\n"
                 + corrections()
+                + "  --allow-crimes         merge models of different architectures (tensor names and shapes must\n"
+                + "                         still match), with the base model's layout\n"
+                + "  --no-safe-serialization  write pytorch_model.bin shards instead of safetensors\n"
                 + "  --quiet                no progress bar\n\n"
-                + "mergekit-yaml options that mean nothing here: --cuda, --device, --low-cpu-memory, --read-to-gpu,\n"
-                + "--multi-gpu, --gpu-rich, --async-write, --write-threads, --lazy-unpickle, --trust-remote-code.";
+                + "Accepted for compatibility, with nothing to do: --copy-tokenizer, --write-model-card,\n"
+                + "--safe-serialization (the defaults), --clone-tensors (every tensor is written on its own already),\n"
+                + "--lazy-unpickle (.bin checkpoints are always read lazily, without running code).\n"
+                + "mergekit-yaml options that do not apply (MergeLab runs on the CPU, on every core, streaming): --cuda,\n"
+                + "--device, --low-cpu-memory, --read-to-gpu, --multi-gpu, --gpu-rich, --async-write, --write-threads,\n"
+                + "-j/--num-threads (use --threads), --trust-remote-code (no model code is ever run),\n"
+                + "--lora-merge-cache and --transformers-cache (Hub models use the Hugging Face cache: $HF_HUB_CACHE).";
     }
 
     private static String corrections() {
@@ -52,13 +61,15 @@ final class MergeCommand implements Main.Command {
     @Override
     public int run(List<String> argv, PrintStream out) throws Exception {
         Args a = Args.parse(argv, Set.of("dry-run", "force", "quiet", "no-copy-tokenizer", "no-write-model-card",
-                "copy-tokenizer", "write-model-card"), Set.of("out-shard-size", "threads", "random-seed", "correct"));
+                "copy-tokenizer", "write-model-card", "allow-crimes", "safe-serialization", "no-safe-serialization",
+                "clone-tensors", "lazy-unpickle"), Set.of("out-shard-size", "threads", "random-seed", "correct"));
         Path recipePath = Path.of(a.positional(0, "RECIPE.yml"));
         Recipe recipe = Recipe.load(recipePath);
         recipe.warnings().forEach(w -> System.err.println("warning: " + w));
+        boolean crimes = a.flag("allow-crimes");
         if (a.flag("dry-run")) {
             a.expectPositionals(2);
-            MergePlan plan = Merge.plan(recipe);
+            MergePlan plan = Merge.plan(recipe, MergeOptions.defaults().withAllowCrimes(crimes));
             try {
                 out.print(plan.describe());
             } finally {
@@ -69,13 +80,14 @@ final class MergeCommand implements Main.Command {
         Path dir = Path.of(a.positional(1, "OUT_DIR"));
         a.expectPositionals(2);
         MergeOptions o = MergeOptions.defaults().withOverwrite(a.flag("force"))
-                .withCopyTokenizer(!a.flag("no-copy-tokenizer")).withWriteModelCard(!a.flag("no-write-model-card"));
+                .withCopyTokenizer(!a.flag("no-copy-tokenizer")).withWriteModelCard(!a.flag("no-write-model-card"))
+                .withAllowCrimes(crimes).withSafeSerialization(!a.flag("no-safe-serialization"));
         if (a.option("out-shard-size") != null) o = o.withOutShardBytes(MergeOptions.parseSize(a.option("out-shard-size")));
         if (a.option("threads") != null) o = o.withThreads(Integer.parseInt(a.option("threads")));
         if (a.option("random-seed") != null) o = o.withRandomSeed(parseSeed(a.option("random-seed")));
         if (a.option("correct") != null) o = o.withCorrections(Correction.parseList(a.option("correct")));
         if (!a.flag("quiet")) o = o.withProgress(new ProgressBar(System.err, "merging"));
-        MergePlan plan = Merge.plan(recipe);
+        MergePlan plan = Merge.plan(recipe, o);
         plan.warnings().stream().filter(w -> !recipe.warnings().contains(w))
                 .forEach(w -> System.err.println("warning: " + w));
         MergeReport r;

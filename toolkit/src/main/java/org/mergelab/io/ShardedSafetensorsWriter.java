@@ -17,7 +17,7 @@ import java.util.Map;
  * tensor larger than the limit gets a shard of its own. All headers are written up front; tensors may then arrive in
  * any order, from any thread.
  */
-public final class ShardedSafetensorsWriter implements Closeable {
+public final class ShardedSafetensorsWriter implements CheckpointWriter {
     private final Path dir;
     private final List<SafetensorsWriter> shards = new ArrayList<>();
     private final Map<String, SafetensorsWriter> shardOf = new HashMap<>();
@@ -67,18 +67,22 @@ public final class ShardedSafetensorsWriter implements Closeable {
 
     public int shardCount() { return shards.size(); }
 
+    @Override
     public void write(String name, float[] data) throws IOException {
         shard(name).write(name, data);
     }
 
+    @Override
     public void writeChunk(String name, long offset, float[] data, int n) throws IOException {
         shard(name).writeChunk(name, offset, data, n);
     }
 
+    @Override
     public void markWritten(String name) {
         shard(name).markWritten(name);
     }
 
+    @Override
     public void writeRaw(String name, ByteBuffer bytes) throws IOException {
         shard(name).writeRaw(name, bytes);
     }
@@ -90,6 +94,7 @@ public final class ShardedSafetensorsWriter implements Closeable {
     }
 
     /** Flushes every shard and writes the index when there is more than one. */
+    @Override
     public void finish(Map<String, String> indexMetadata) throws IOException {
         for (SafetensorsWriter s : shards) s.finish();
         if (shards.size() > 1) {

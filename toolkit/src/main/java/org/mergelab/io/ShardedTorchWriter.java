@@ -14,7 +14,7 @@ import java.util.Map;
  * {@code pytorch_model.bin}, or {@code pytorch_model-0000i-of-0000N.bin} plus {@code pytorch_model.bin.index.json},
  * split by the same rule as {@link ShardedSafetensorsWriter}. For test checkpoints in the older format.
  */
-public final class ShardedTorchWriter implements Closeable {
+public final class ShardedTorchWriter implements CheckpointWriter {
     private final Path dir;
     private final List<TorchWriter> shards = new ArrayList<>();
     private final Map<String, TorchWriter> shardOf = new HashMap<>();
@@ -45,14 +45,27 @@ public final class ShardedTorchWriter implements Closeable {
 
     public int shardCount() { return shards.size(); }
 
+    @Override
+    public void writeRaw(String name, java.nio.ByteBuffer bytes) throws IOException {
+        shard(name).writeRaw(name, bytes);
+    }
+
+    @Override
+    public void finish(Map<String, String> indexMetadata) throws IOException {
+        finish();
+    }
+
+    @Override
     public void writeChunk(String name, long offset, float[] data, int n) throws IOException {
         shard(name).writeChunk(name, offset, data, n);
     }
 
+    @Override
     public void markWritten(String name) {
         shard(name).markWritten(name);
     }
 
+    @Override
     public void write(String name, float[] data) throws IOException {
         shard(name).write(name, data);
     }

@@ -23,7 +23,7 @@ import org.mergelab.io.DType;
 import org.mergelab.io.Half;
 import org.mergelab.io.Json;
 import org.mergelab.io.OutputFolder;
-import org.mergelab.io.ShardedSafetensorsWriter;
+import org.mergelab.io.CheckpointWriter;
 import org.mergelab.io.Tensor;
 import org.mergelab.io.TensorSpec;
 import org.mergelab.merge.vocab.EmbeddingAlignment;
@@ -53,7 +53,21 @@ public final class Merge {
 
     /** Plans a recipe, finding its models with {@code locator}. */
     public static MergePlan plan(Recipe recipe, ModelLocator locator) {
-        return MergePlanner.plan(recipe, ref -> Checkpoint.open(locator.locate(ref.model(), ref.revision())));
+        return plan(recipe, locator, MergeOptions.defaults());
+    }
+
+    /** Plans a recipe with the options that affect planning ({@link MergeOptions#allowCrimes()}). */
+    public static MergePlan plan(Recipe recipe, MergeOptions options) {
+        return plan(recipe, locatorFor(recipe), options);
+    }
+
+    public static MergePlan plan(Recipe recipe, ModelLocator locator, MergeOptions options) {
+        return MergePlanner.plan(recipe, ref -> Checkpoint.open(locator.locate(ref.model(), ref.revision())),
+                options.allowCrimes());
+    }
+
+    private static ModelLocator locatorFor(Recipe recipe) {
+        return ModelLocator.forRecipe(recipe.file() == null ? null : recipe.file().toAbsolutePath().getParent());
     }
 
     public static MergeReport run(Recipe recipe, Path out) throws IOException {
@@ -61,7 +75,7 @@ public final class Merge {
     }
 
     public static MergeReport run(Recipe recipe, Path out, MergeOptions options) throws IOException {
-        MergePlan plan = plan(recipe);
+        MergePlan plan = plan(recipe, options);
         try {
             return run(plan, out, options);
         } finally {
@@ -80,8 +94,8 @@ public final class Merge {
         List<TensorSpec> specs = plan.tasks().stream().map(MergePlan.Task::spec).toList();
         try (OutputFolder folder = OutputFolder.create(out, options.overwrite())) {
             MergeReport report;
-            try (ShardedSafetensorsWriter writer = ShardedSafetensorsWriter.create(folder.dir(), specs,
-                    options.outShardBytes())) {
+            try (CheckpointWriter writer = CheckpointWriter.create(folder.dir(), specs, options.outShardBytes(),
+                    options.safeSerialization())) {
                 report = execute(plan, options, target, new Sink() {
                     @Override
                     public void put(MergePlan.Task t, float[] data) throws IOException {
@@ -130,7 +144,7 @@ public final class Merge {
     }
 
     public static InMemory inMemory(Recipe recipe, MergeOptions options) {
-        MergePlan plan = plan(recipe);
+        MergePlan plan = plan(recipe, options);
         try {
             return inMemory(plan, options);
         } finally {

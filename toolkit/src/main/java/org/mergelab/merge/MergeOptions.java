@@ -14,9 +14,13 @@ import java.util.Set;
  * @param randomSeed      seed of the random numbers DARE, DELLA and arcee_fusion draw (mergekit's
  *                        {@code --random-seed}); null draws one, which the {@link MergeReport} records
  * @param corrections     departures from mergekit's behaviour to apply (none by default: mergekit's results)
+ * @param allowCrimes     merge models of different (known) architectures, with the base's layout (mergekit's
+ *                        {@code --allow-crimes})
+ * @param safeSerialization write safetensors (the default); false writes PyTorch {@code pytorch_model.bin} shards
  */
 public record MergeOptions(boolean overwrite, long outShardBytes, int threads, boolean copyTokenizer,
-                           boolean writeModelCard, Progress progress, Long randomSeed, Set<Correction> corrections) {
+                           boolean writeModelCard, Progress progress, Long randomSeed, Set<Correction> corrections,
+                           boolean allowCrimes, boolean safeSerialization) {
     public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
 
     public MergeOptions {
@@ -28,7 +32,7 @@ public record MergeOptions(boolean overwrite, long outShardBytes, int threads, b
 
     public static MergeOptions defaults() {
         return new MergeOptions(false, DEFAULT_SHARD_BYTES, Runtime.getRuntime().availableProcessors(), true, true,
-                defaultProgress.get(), null, Set.of());
+                defaultProgress.get(), null, Set.of(), false, true);
     }
 
     /**
@@ -42,43 +46,53 @@ public record MergeOptions(boolean overwrite, long outShardBytes, int threads, b
     /** The same random numbers on every run: a DARE or DELLA merge becomes reproducible. */
     public MergeOptions withRandomSeed(long v) {
         return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, progress, v,
-                corrections);
+                corrections, allowCrimes, safeSerialization);
     }
 
     /** Fix the mergekit behaviours named (see {@link Correction}); by default there are none. */
     public MergeOptions withCorrections(Set<Correction> v) {
         return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, progress, randomSeed,
-                v);
+                v, allowCrimes, safeSerialization);
     }
 
     public MergeOptions withOverwrite(boolean v) {
         return new MergeOptions(v, outShardBytes, threads, copyTokenizer, writeModelCard, progress, randomSeed,
-                corrections);
+                corrections, allowCrimes, safeSerialization);
     }
 
     public MergeOptions withOutShardBytes(long v) {
         return new MergeOptions(overwrite, v, threads, copyTokenizer, writeModelCard, progress, randomSeed,
-                corrections);
+                corrections, allowCrimes, safeSerialization);
     }
 
     public MergeOptions withThreads(int v) {
         return new MergeOptions(overwrite, outShardBytes, Math.max(1, v), copyTokenizer, writeModelCard, progress,
-                randomSeed, corrections);
+                randomSeed, corrections, allowCrimes, safeSerialization);
     }
 
     public MergeOptions withCopyTokenizer(boolean v) {
         return new MergeOptions(overwrite, outShardBytes, threads, v, writeModelCard, progress, randomSeed,
-                corrections);
+                corrections, allowCrimes, safeSerialization);
     }
 
     public MergeOptions withWriteModelCard(boolean v) {
         return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, v, progress, randomSeed,
-                corrections);
+                corrections, allowCrimes, safeSerialization);
     }
 
     public MergeOptions withProgress(Progress v) {
         return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, v, randomSeed,
-                corrections);
+                corrections, allowCrimes, safeSerialization);
+    }
+
+    public MergeOptions withAllowCrimes(boolean v) {
+        return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, progress, randomSeed,
+                corrections, v, safeSerialization);
+    }
+
+    public MergeOptions withSafeSerialization(boolean v) {
+        return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, progress, randomSeed,
+                corrections, allowCrimes, v);
     }
 
     /** Parses mergekit's size syntax: "5B", "500M", "1.5b", "10k" (decimal units), or plain bytes. */

@@ -48,6 +48,9 @@ final class MergePlanner {
     private final Set<Recipe.Slice> singleModelSlices = new HashSet<>();
     private final Set<String> parameterWarnings = new HashSet<>();
     private Architecture arch;
+    private boolean allowCrimes;
+    /** The recipe's {@code modules: default:} entry, whose parameters rank between the slice's and the recipe's. */
+    private Recipe.Module module;
     private int outLayer;
     private VocabularyPlan vocabulary = VocabularyPlan.none();
 
@@ -60,7 +63,13 @@ final class MergePlanner {
     }
 
     static MergePlan plan(Recipe recipe, Function<ModelRef, Checkpoint> open) {
+        return plan(recipe, open, false);
+    }
+
+    /** @param allowCrimes merge models of different known architectures with the donor's layout, warning instead */
+    static MergePlan plan(Recipe recipe, Function<ModelRef, Checkpoint> open, boolean allowCrimes) {
         MergePlanner planner = new MergePlanner(recipe, open);
+        planner.allowCrimes = allowCrimes;
         try {
             return planner.plan();
         } catch (RuntimeException e) {
@@ -71,10 +80,7 @@ final class MergePlanner {
 
     private MergePlan plan() {
         warnings.addAll(recipe.warnings());
-        if (recipe.modules() != null) {
-            throw new RecipeException(recipe.where(), recipe.modules().get(0).line(),
-                    "modules: (multi-module architectures) is not supported yet");
-        }
+        module = recipe.singleModule();
         for (ModelRef m : recipe.referencedModels()) checkpoint(m);
         ModelRef donor = recipe.baseModel() != null ? recipe.baseModel() : recipe.referencedModels().get(0);
         Checkpoint donorCk = checkpoint(donor);
@@ -82,8 +88,13 @@ final class MergePlanner {
         for (ModelRef m : recipe.referencedModels()) {
             Architecture a = arch.inferred() ? arch : architectureOf(m);
             if (!a.equals(arch)) {
-                throw new RecipeException(recipe.where(), recipe.lineOf(m), "model " + m + " is " + a.name()
-                        + " but " + donor + " is " + arch.name() + "; models of different architectures cannot be merged");
+                String what = "model " + m + " is " + a.name() + " but " + donor + " is " + arch.name();
+                if (!allowCrimes) {
+                    throw new RecipeException(recipe.where(), recipe.lineOf(m), what + "; models of different"
+                            + " architectures are merged only with --allow-crimes (tensor names and shapes must still match)");
+                }
+                warnings.add(recipe.where() + " line " + recipe.lineOf(m) + ": " + what + "; merged with "
+                        + arch.name() + "'s layout (--allow-crimes)");
             }
         }
         vocabulary = planVocabulary(donor);
@@ -163,6 +174,7 @@ final class MergePlanner {
         Map<String, Integer> unknown = new LinkedHashMap<>();
         List<Map<String, Setting>> all = new ArrayList<>();
         all.add(recipe.parameters());
+        if (module != null) all.add(module.parameters());
         for (Recipe.Slice s : slices) {
             all.add(s.parameters());
             s.sources().forEach(src -> all.add(src.parameters()));
@@ -275,7 +287,7 @@ final class MergePlanner {
             }
             if (!any) return;
         }
-        ParameterResolver.Scope scope = new ParameterResolver.Scope(recipe, slice, null);
+        ParameterResolver.Scope scope = new ParameterResolver.Scope(recipe, slice, module);
         ModelRef base = method.contract().base() == MergeMethod.BasePolicy.IGNORED ? null : recipe.baseModelOf(slice);
         List<MergePlan.Input> inputs = new ArrayList<>();
         int baseIndex = -1;
@@ -409,7 +421,7 @@ final class MergePlanner {
         ObjectNode cfg = donor.config().deepCopy();
         DType d = recipe.outDtype() != null ? recipe.outDtype() : recipe.dtype();
         if (d != null) cfg.put("torch_dtype", d.torchName());
-        if (recipe.slices() != null && !arch.numLayersKey().isEmpty()) {
+        if (recipe.usesSlices() && !arch.numLayersKey().isEmpty()) {
             int layers = slices.stream().mapToInt(s -> s.sources().get(0).length()).sum();
             String[] key = arch.numLayersKey().split("\\.");
             ObjectNode node = cfg;

@@ -102,6 +102,7 @@ public final class ParameterResolver {
     public static void check(Recipe recipe, ParamSpec p, List<Recipe.Slice> slices) {
         List<Map<String, Setting>> all = new ArrayList<>();
         all.add(recipe.parameters());
+        if (recipe.modules() != null) all.add(recipe.singleModule().parameters());
         for (Recipe.Slice s : slices) {
             all.add(s.parameters());
             s.sources().forEach(src -> all.add(src.parameters()));

@@ -155,19 +155,45 @@ public final class Recipe {
      */
     public List<Slice> slicesFor(ToIntFunction<ModelRef> numLayers) {
         if (slices != null) return slices;
-        if (models == null) {
-            throw new RecipeException(where(), 0, "recipes with modules: are not supported yet; use models: or slices:");
+        if (models != null) return slicesOf(models, numLayers);
+        Module m = singleModule();
+        return m.slices() != null ? m.slices() : slicesOf(m.models(), numLayers);
+    }
+
+    /**
+     * The one module of a {@code modules:} recipe. MergeLab's architectures have a single module, which mergekit
+     * calls {@code default}; multi-module (vision-language) architectures are not described yet.
+     */
+    public Module singleModule() {
+        if (modules == null) return null;
+        if (modules.size() != 1 || !modules.get(0).name().equals("default")) {
+            throw new RecipeException(where(), modules.get(0).line(), "modules: names " + modules.stream()
+                    .map(Module::name).toList() + ", but the architectures MergeLab describes have one module,"
+                    + " 'default' (multi-module vision-language architectures are not supported yet)");
         }
+        Module m = modules.get(0);
+        if ((m.models() == null) == (m.slices() == null)) {
+            throw new RecipeException(where(), m.line(), "module 'default' needs exactly one of models: or slices:");
+        }
+        return m;
+    }
+
+    /** Whether the output's layers come from slices (so the output config's layer count must be set). */
+    public boolean usesSlices() {
+        return slices != null || modules != null && singleModule().slices() != null;
+    }
+
+    private List<Slice> slicesOf(List<ModelEntry> entries, ToIntFunction<ModelRef> numLayers) {
         List<SliceSource> sources = new ArrayList<>();
         boolean baseIncluded = false;
-        for (ModelEntry m : models) {
+        for (ModelEntry m : entries) {
             if (m.model().equals(baseModel)) baseIncluded = true;
             sources.add(new SliceSource(m.model(), 0, numLayers.applyAsInt(m.model()), m.parameters(), m.line()));
         }
         if (baseModel != null && !baseIncluded) {
             sources.add(new SliceSource(baseModel, 0, numLayers.applyAsInt(baseModel), Map.of(), baseModelLine));
         }
-        return List.of(new Slice(sources, null, Map.of(), models.isEmpty() ? 0 : models.get(0).line()));
+        return List.of(new Slice(sources, null, Map.of(), entries.isEmpty() ? 0 : entries.get(0).line()));
     }
 
     /** The first line that names {@code model}, for messages about it (0 if none does). */
@@ -175,6 +201,12 @@ public final class Recipe {
         if (model.equals(baseModel)) return baseModelLine;
         if (models != null) {
             for (ModelEntry m : models) if (m.model().equals(model)) return m.line();
+        }
+        if (modules != null) {
+            for (Module mod : modules) {
+                if (mod.models() == null) continue;
+                for (ModelEntry m : mod.models()) if (m.model().equals(model)) return m.line();
+            }
         }
         List<Slice> all = new ArrayList<>();
         if (slices != null) all.addAll(slices);
