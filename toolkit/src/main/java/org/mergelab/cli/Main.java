@@ -27,6 +27,7 @@ public final class Main {
         COMMANDS.put("notebook", new NotebookCommand());
         COMMANDS.put("data", new DataCommand());
         COMMANDS.put("make-test-model", new MakeTestModelCommand());
+        COMMANDS.put("generate", new GenerateCommand()); COMMANDS.put("eval", new EvalCommand());
     }
 
     private Main() {}
