@@ -16,6 +16,7 @@ public final class Main {
 
     static {
         BENCHMARKS.put("read-floor", new ReadFloor());
+        BENCHMARKS.put("forward", new ForwardBench());
     }
 
     private Main() {}

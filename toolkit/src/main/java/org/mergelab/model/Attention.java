@@ -10,6 +10,9 @@ import org.bytedeco.javacpp.FloatPointer;
  * out = P V, with the masked softmax between them in Java.
  */
 final class Attention {
+    /** From this many new queries on, two sgemm per head; below, plain Java. */
+    static final int BLAS_MIN_ROWS = 8;
+
     private Attention() {}
 
     /**
@@ -19,7 +22,7 @@ final class Attention {
      * @param p0     the position of the first new query (its key is already in the cache)
      */
     static void attend(ModelConfig c, KvCache cache, int layer, int window, float[] q, float[] out, int n, int p0) {
-        if (n >= Linear.GEMM_MIN_ROWS) {
+        if (n >= BLAS_MIN_ROWS) {
             withBlas(c, cache, layer, window, q, out, n, p0);
         } else {
             inJava(c, cache, layer, window, q, out, n, p0);
@@ -54,7 +57,8 @@ final class Attention {
                 float q0 = q[qo + d], q1 = q[qo + d + 1], q2 = q[qo + d + 2], q3 = q[qo + d + 3];
                 int k0 = kBase + d * cap + lo, k1 = k0 + cap, k2 = k1 + cap, k3 = k2 + cap;
                 for (int j = 0; j < len; j++) {
-                    sc[j] += q0 * kt[k0 + j] + q1 * kt[k1 + j] + q2 * kt[k2 + j] + q3 * kt[k3 + j];
+                    sc[j] = Math.fma(q3, kt[k3 + j], Math.fma(q2, kt[k2 + j], Math.fma(q1, kt[k1 + j],
+                            Math.fma(q0, kt[k0 + j], sc[j]))));
                 }
             }
             for (; d < hd; d++) {
@@ -69,7 +73,8 @@ final class Attention {
                 float w0 = sc[j], w1 = sc[j + 1], w2 = sc[j + 2], w3 = sc[j + 3];
                 int v0 = vBase + (lo + j) * hd, v1 = v0 + hd, v2 = v1 + hd, v3 = v2 + hd;
                 for (int e = 0; e < hd; e++) {
-                    att[qo + e] += w0 * v[v0 + e] + w1 * v[v1 + e] + w2 * v[v2 + e] + w3 * v[v3 + e];
+                    att[qo + e] = Math.fma(w3, v[v3 + e], Math.fma(w2, v[v2 + e], Math.fma(w1, v[v1 + e],
+                            Math.fma(w0, v[v0 + e], att[qo + e]))));
                 }
             }
             for (; j < len; j++) {
@@ -98,7 +103,7 @@ final class Attention {
         int heads = c.numHeads(), hd = c.headDim(), cap = cache.capacity, qDim = c.qDim(), kvDim = c.kvDim();
         int len = p0 + n;
         float scale = (float) (1.0 / Math.sqrt(hd));
-        // Queries, keys and values staged once (buffers 3 to 6 of this thread; matmul uses 0 to 2), then the heads
+        // Queries, keys and values staged once (buffers 3 to 6 of this thread; the layers use 0 and 1), then the heads
         // shared out over the threads, each with its own score buffers, writing disjoint columns of the output.
         FloatPointer pq = Blas.stage(3, q, n * qDim);
         FloatPointer pk = Blas.stage(4, cache.keys[layer], kvDim * cap);

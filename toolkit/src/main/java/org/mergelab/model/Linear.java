@@ -1,108 +1,118 @@
 package org.mergelab.model;
 
+import org.bytedeco.javacpp.FloatPointer;
+
 /**
- * A linear layer {@code y = x W^T + b} with W stored as transformers stores it, (out, in), but kept here transposed,
- * (in, out): then every product is a sum of scaled weight rows, a loop the JIT turns into SIMD code, which makes
- * single-token decoding run at memory speed in plain Java (about 3x OpenBLAS's sgemv on the 2-core machine this
- * was measured on). Products over many rows go to BLAS sgemm instead.
+ * A linear layer {@code y = x W^T + b}. W is stored as transformers stores it, (out, in), and kept here transposed,
+ * (in, out), in float32 outside the Java heap, where BLAS reads it in place: one copy of the weights, no staging.
+ * Decoding (a row or a few) is sgemv per slice of output columns, prefill sgemm; the slices are shared out over
+ * the cores (see {@link Blas}).
+ * <p>
+ * Measured on the 2-core machine this was written on, a SmolLM-135M's matrices for one token: OpenBLAS sgemv on the
+ * transposed layout 22 ms (45 tokens/s), a vectorized plain-Java loop over the same layout on the heap 37 ms,
+ * ND4J's gemv with its per-call overhead slower still; the row-major (out, in) layout halves sgemv's speed on a
+ * vocabulary-sized head.
  */
 final class Linear {
-    /** Below this many rows plain Java beats staging the weight for sgemm. */
-    static final int GEMM_MIN_ROWS = Integer.getInteger("mergelab.gemmMinRows", 8);
-    /** Output columns handled per pass: the partial sums of one pass stay in L1 while the weight streams by. */
-    private static final int COLUMNS = 512;
+    /** From this many rows on, one sgemm; below, sgemv per row. */
+    static final int GEMM_MIN_ROWS = Integer.getInteger("mergelab.gemmMinRows", 4);
+    /** Output columns per slice: whole cache lines, enough per row for sgemv to stream. */
+    private static final int ALIGN = 64;
 
     final String name;
     final int in, out;
-    /** (in, out) row-major: the transpose of the checkpoint's (out, in). */
-    final float[] wt;
+    /** (in, out) row-major, off-heap: the transpose of the checkpoint's (out, in). */
+    final FloatPointer wt;
     /** (out), or null. */
     final float[] bias;
 
-    Linear(String name, int in, int out, float[] wt, float[] bias) {
-        if (wt.length != in * out) {
-            throw new IllegalArgumentException(name + ": " + wt.length + " weights for (" + out + ", " + in + ")");
-        }
+    private Linear(String name, int in, int out, float[] bias) {
         if (bias != null && bias.length != out) {
             throw new IllegalArgumentException(name + ": bias has " + bias.length + " values, expected " + out);
         }
         this.name = name;
         this.in = in;
         this.out = out;
-        this.wt = wt;
         this.bias = bias;
+        this.wt = OffHeap.allocate(this, (long) in * out);
     }
 
-    /** Builds a layer from a weight in the checkpoint's (out, in) layout. */
+    /** A layer from a weight in the checkpoint's (out, in) layout (the array is only read). */
     static Linear fromCheckpointLayout(String name, float[] w, int out, int in, float[] bias) {
-        return new Linear(name, in, out, transpose(w, out, in), bias);
+        if ((long) w.length != (long) in * out) {
+            throw new IllegalArgumentException(name + ": " + w.length + " weights for (" + out + ", " + in + ")");
+        }
+        Linear l = new Linear(name, in, out, bias);
+        float[] row = new float[out];
+        for (int i = 0; i < in; i++) {
+            for (int o = 0; o < out; o++) row[o] = w[o * in + i];
+            l.wt.position((long) i * out).put(row, 0, out);
+        }
+        l.wt.position(0);
+        return l;
     }
 
-    static float[] transpose(float[] w, int rows, int cols) {
-        float[] t = new float[w.length];
-        final int B = 64;
-        for (int r0 = 0; r0 < rows; r0 += B) {
-            int r1 = Math.min(rows, r0 + B);
-            for (int c0 = 0; c0 < cols; c0 += B) {
-                int c1 = Math.min(cols, c0 + B);
-                for (int r = r0; r < r1; r++) {
-                    for (int c = c0; c < c1; c++) t[c * rows + r] = w[r * cols + c];
-                }
-            }
-        }
-        return t;
+    /** W[o][i] as the checkpoint stores it (for gathering embedding rows from a tied head). */
+    float weight(int o, int i) {
+        return wt.get((long) i * out + o);
     }
 
     /** y (rows, out) = x (rows, in) W^T + b. */
     void forward(float[] x, int rows, float[] y) {
-        if (rows >= GEMM_MIN_ROWS) {
-            Blas.matmul(x, rows, in, wt, out, y);
-            if (bias != null) addBias(y, rows);
-            return;
+        forwardMany(x, rows, new Linear[] {this}, new float[][] {y});
+    }
+
+    /**
+     * Several layers applied to the same input ({@code ys[k] = x W_k^T + b_k}): q, k and v; gate and up. Their
+     * output columns are pooled and shared out over the cores in one hand-off.
+     */
+    static void forwardMany(float[] x, int rows, Linear[] layers, float[][] ys) {
+        int total = 0;
+        long work = 0;
+        for (Linear l : layers) {
+            total += l.out;
+            work += (long) rows * l.in * l.out;
         }
-        Parallel.range(out, 16, (long) rows * in * out, (from, to) -> rowsTimesWeight(x, rows, y, from, to));
+        // A multiply-add costs a sixteenth as much in sgemm (compute-bound) as in sgemv (bound by reading weights):
+        // small products stay on one thread rather than pay for a hand-off.
+        if (rows >= GEMM_MIN_ROWS) work /= 16;
+        int in = layers[0].in;
+        Parallel.range(total, ALIGN, work, (from, to) -> {
+            FloatPointer px = Blas.stage(0, x, rows * in);
+            int start = 0;
+            for (int k = 0; k < layers.length; k++) {
+                Linear l = layers[k];
+                int a = Math.max(from, start), b = Math.min(to, start + l.out);
+                if (a < b) l.columns(px, rows, ys[k], a - start, b - start);
+                start += l.out;
+            }
+        });
+        for (int k = 0; k < layers.length; k++) {
+            if (layers[k].bias != null) layers[k].addBias(ys[k], rows);
+        }
+    }
+
+    /** Columns [j0, j1) of y for every row, x already off-heap. */
+    private void columns(FloatPointer px, int rows, float[] y, int j0, int j1) {
+        int nb = j1 - j0;
+        FloatPointer py = Blas.buffer(1, (long) rows * nb);
+        if (rows >= GEMM_MIN_ROWS) {
+            Blas.sgemm(rows, nb, in, px, 0, in, wt, j0, out, py, 0, nb);
+        } else {
+            for (int r = 0; r < rows; r++) Blas.sgemvTransposed(in, nb, wt, j0, out, px, (long) r * in, py, (long) r * nb);
+        }
+        if (nb == out) {
+            py.get(y, 0, rows * out);
+        } else {
+            for (int r = 0; r < rows; r++) py.position((long) r * nb).get(y, r * out + j0, nb);
+            py.position(0);
+        }
     }
 
     private void addBias(float[] y, int rows) {
         for (int r = 0; r < rows; r++) {
             int o = r * out;
             for (int j = 0; j < out; j++) y[o + j] += bias[j];
-        }
-    }
-
-    /** Columns [from, to) of y for every row, four weight rows at a time. */
-    private void rowsTimesWeight(float[] x, int rows, float[] y, int from, int to) {
-        final float[] w = wt;
-        final int n = out;
-        for (int j0 = from; j0 < to; j0 += COLUMNS) {
-            int j1 = Math.min(to, j0 + COLUMNS);
-            for (int r = 0; r < rows; r++) {
-                int yo = r * n;
-                if (bias != null) {
-                    System.arraycopy(bias, j0, y, yo + j0, j1 - j0);
-                } else {
-                    java.util.Arrays.fill(y, yo + j0, yo + j1, 0f);
-                }
-            }
-            int i = 0;
-            for (; i + 4 <= in; i += 4) {
-                int o0 = i * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
-                for (int r = 0; r < rows; r++) {
-                    int xo = r * in + i, yo = r * n;
-                    float x0 = x[xo], x1 = x[xo + 1], x2 = x[xo + 2], x3 = x[xo + 3];
-                    for (int j = j0; j < j1; j++) {
-                        y[yo + j] += x0 * w[o0 + j] + x1 * w[o1 + j] + x2 * w[o2 + j] + x3 * w[o3 + j];
-                    }
-                }
-            }
-            for (; i < in; i++) {
-                int o0 = i * n;
-                for (int r = 0; r < rows; r++) {
-                    float xi = x[r * in + i];
-                    int yo = r * n;
-                    for (int j = j0; j < j1; j++) y[yo + j] += xi * w[o0 + j];
-                }
-            }
         }
     }
 }

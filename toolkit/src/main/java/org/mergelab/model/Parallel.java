@@ -1,19 +1,21 @@
 package org.mergelab.model;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Splits loops over all cores: one pool of daemon threads for every model in the JVM, and the calling thread does a
- * share of the work. Work too small to pay for a hand-off runs inline.
+ * Splits loops over all cores: one pool of daemon threads for every model in the JVM, and the calling thread works
+ * too. A loop is cut into a few chunks per thread that threads claim as they come free, so that a core busy with
+ * another process delays its chunk, not the whole loop. Work too small to pay for a hand-off runs inline.
  */
 final class Parallel {
     static final int THREADS = Math.max(1, Integer.getInteger("mergelab.threads",
             Runtime.getRuntime().availableProcessors()));
-    private static final ForkJoinPool POOL = new ForkJoinPool(THREADS, pool -> {
+    /** Chunks per thread: enough to even out a slow thread, few enough to keep each chunk long. */
+    private static final int CHUNKS_PER_THREAD = 4;
+    private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1, THREADS - 1), pool -> {
         ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
         t.setDaemon(true);
         t.setName("mergelab-model-" + t.getPoolIndex());
@@ -28,43 +30,39 @@ final class Parallel {
     private Parallel() {}
 
     /**
-     * Runs {@code body} over [0, n) in at most {@link #THREADS} contiguous chunks whose bounds are multiples of
-     * {@code align}; inline when {@code work} (a rough count of multiply-adds) is below what a hand-off costs.
+     * Runs {@code body} over [0, n) in chunks whose bounds are multiples of {@code align}; inline when {@code work}
+     * (a rough count of multiply-adds) is below what a hand-off costs.
      */
     static void range(int n, int align, long work, Range body) {
-        int chunks = (int) Math.min(THREADS, Math.max(1, work / 200_000));
-        chunks = Math.min(chunks, Math.max(1, n / Math.max(1, align)));
-        if (chunks <= 1 || ForkJoinTask.inForkJoinPool()) {
+        int threads = (int) Math.min(THREADS, Math.max(1, work / 100_000));
+        int chunks = Math.min(threads * CHUNKS_PER_THREAD, Math.max(1, n / Math.max(1, align)));
+        if (threads <= 1 || chunks <= 1 || ForkJoinTask.inForkJoinPool()) {
             body.run(0, n);
             return;
         }
         int per = (n + chunks - 1) / chunks;
-        per = (per + align - 1) / align * align;
-        List<ForkJoinTask<?>> forked = new ArrayList<>(chunks);
-        for (int from = per; from < n; from += per) {
-            int f = from, t = Math.min(n, from + per);
-            forked.add(POOL.submit(() -> body.run(f, t)));
-        }
+        int size = (per + align - 1) / align * align;
+        int count = (n + size - 1) / size;
+        AtomicInteger next = new AtomicInteger();
+        Runnable claim = () -> {
+            for (int c; (c = next.getAndIncrement()) < count; ) body.run(c * size, Math.min(n, (c + 1) * size));
+        };
+        ForkJoinTask<?>[] helpers = new ForkJoinTask<?>[Math.min(threads, count) - 1];
+        for (int i = 0; i < helpers.length; i++) helpers[i] = POOL.submit(claim);
         RuntimeException failure = null;
         try {
-            body.run(0, Math.min(n, per));
+            claim.run();
         } catch (RuntimeException e) {
             failure = e;
+            next.set(count);
         }
-        for (ForkJoinTask<?> f : forked) {
+        for (ForkJoinTask<?> h : helpers) {
             try {
-                f.join();
+                h.join();
             } catch (RuntimeException e) {
                 if (failure == null) failure = e;
             }
         }
         if (failure != null) throw failure;
-    }
-
-    /** Runs {@code tasks} bodies, one index each, spread over the pool (for uneven work such as attention heads). */
-    static void each(int tasks, long work, Range body) {
-        range(tasks, 1, work, (from, to) -> {
-            for (int i = from; i < to; i++) body.run(i, i + 1);
-        });
     }
 }

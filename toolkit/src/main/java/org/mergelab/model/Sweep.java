@@ -105,6 +105,26 @@ public final class Sweep {
         return r;
     }
 
+    /**
+     * How far the model at every value is from each reference model (the parents, say), token by token on the same
+     * text: mean KL(merged || reference) and top-1 agreement, as {@link Comparison#agreement} computes them.
+     */
+    public SweepAgreement agreement(List<Model> references, String text, int window) {
+        SweepAgreement r = new SweepAgreement(parameter);
+        for (double t : values) {
+            List<Model> models = new ArrayList<>();
+            models.add(at(t));
+            models.addAll(references);
+            Table pairs = Comparison.of(models).agreement(text, window);
+            for (int i = 0; i < pairs.rowCount(); i++) {
+                if (!pairs.stringColumn("model_a").get(i).equals(models.get(0).name())) continue;
+                r.add(t, pairs.stringColumn("model_b").get(i), pairs.doubleColumn("kl_a_b").get(i),
+                        pairs.doubleColumn("top1_agreement").get(i));
+            }
+        }
+        return r;
+    }
+
     /** What the models at {@code ts} generate for each prompt: one row per prompt, one column per value. */
     public Table generations(List<String> prompts, Sampling sampling, double... ts) {
         StringColumn prompt = StringColumn.create("prompt");

@@ -8,8 +8,9 @@ import java.util.Arrays;
  * a residual connection; a final RMSNorm and the LM head. Every product and sum is float32, as transformers computes
  * in float32; norms accumulate in double.
  * <p>
- * Weights are held in float32 on the Java heap whatever their stored dtype (4 bytes per parameter: 0.5 GB for a
- * SmolLM-135M, fine at the sizes this toolkit evaluates). A {@code Transformer} keeps no per-sequence state: each
+ * Weights are held in float32 whatever their stored dtype (4 bytes per parameter: 0.5 GB for a SmolLM-135M, fine
+ * at the sizes this toolkit evaluates): the matrices off the Java heap, where BLAS reads them (see {@link Linear}),
+ * norms and an untied embedding on it. A {@code Transformer} keeps no per-sequence state: each
  * sequence has its own {@link KvCache}, and several may run at once.
  */
 public final class Transformer {
@@ -68,9 +69,8 @@ public final class Transformer {
         for (int l = 0; l < layers.length; l++) {
             DecoderLayer layer = layers[l];
             rmsNormRows(s.x, layer.inputLayernorm(), s.h, n, hidden);
-            layer.qProj().forward(s.h, n, s.q);
-            layer.kProj().forward(s.h, n, s.k);
-            layer.vProj().forward(s.h, n, s.v);
+            Linear.forwardMany(s.h, n, new Linear[] {layer.qProj(), layer.kProj(), layer.vProj()},
+                    new float[][] {s.q, s.k, s.v});
             if (layer.qNorm() != null) {
                 rmsNormRows(s.q, layer.qNorm(), s.q, n * c.numHeads(), c.headDim());
                 rmsNormRows(s.k, layer.kNorm(), s.k, n * c.numKvHeads(), c.headDim());
@@ -81,8 +81,7 @@ public final class Transformer {
             layer.oProj().forward(s.att, n, s.o);
             addInPlace(s.x, s.o, n * hidden);
             rmsNormRows(s.x, layer.postAttentionLayernorm(), s.h, n, hidden);
-            layer.gateProj().forward(s.h, n, s.gate);
-            layer.upProj().forward(s.h, n, s.up);
+            Linear.forwardMany(s.h, n, new Linear[] {layer.gateProj(), layer.upProj()}, new float[][] {s.gate, s.up});
             swiglu(s.gate, s.up, n * c.intermediateSize(), s.silu, s.exponents);
             layer.downProj().forward(s.gate, n, s.o);
             addInPlace(s.x, s.o, n * hidden);
@@ -109,12 +108,9 @@ public final class Transformer {
             }
             return;
         }
-        // Tied: the head holds the embedding transposed, (hidden, vocab); gather column by column.
-        float[] wt = lmHead.wt;
-        int vocab = config.vocabSize();
-        for (int d = 0; d < hidden; d++) {
-            int row = d * vocab;
-            for (int t = 0; t < tokens.length; t++) x[t * hidden + d] = wt[row + tokens[t]];
+        // Tied: the head holds the embedding (transposed, off the heap): gather the rows from it.
+        for (int t = 0; t < tokens.length; t++) {
+            for (int d = 0; d < hidden; d++) x[t * hidden + d] = lmHead.weight(tokens[t], d);
         }
     }
 
