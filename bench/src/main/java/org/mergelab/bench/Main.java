@@ -17,6 +17,7 @@ public final class Main {
     static {
         BENCHMARKS.put("read-floor", new ReadFloor());
         BENCHMARKS.put("forward", new ForwardBench());
+        BENCHMARKS.put("decode-matvec", new MatvecBench());
     }
 
     private Main() {}

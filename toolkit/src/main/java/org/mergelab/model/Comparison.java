@@ -104,22 +104,33 @@ public final class Comparison {
         double[][] kl = new double[n][n];
         int[][] agree = new int[n][n];
         int positions = 0;
+        int block = Math.max(1, (1 << 22) / vocab); // each model's logits of at most ~16 MB at a time
         for (int start = 0; start + 1 < ids.length; start += w) {
             int[] chunk = Arrays.copyOfRange(ids, start, Math.min(ids.length, start + w + 1));
             int rows = chunk.length - 1;
-            float[][] logProbs = new float[n][];
-            int[][] top = new int[n][rows];
+            float[][] hidden = new float[n][];
             for (int i = 0; i < n; i++) {
                 Transformer t = models.get(i).transformer();
-                float[] logits = t.logitsForAll(t.newCache(chunk.length), chunk);
-                logProbs[i] = logSoftmaxRows(logits, chunk.length, vocab, rows);
-                for (int r = 0; r < rows; r++) top[i][r] = argmax(logProbs[i], r * vocab, vocab);
+                hidden[i] = t.finalHidden(t.newCache(chunk.length), chunk);
             }
-            for (int a = 0; a < n; a++) {
-                for (int b = 0; b < n; b++) {
-                    for (int r = 0; r < rows; r++) {
-                        kl[a][b] += kl(logProbs[a], logProbs[b], r * vocab, vocab);
-                        if (top[a][r] == top[b][r]) agree[a][b]++;
+            for (int first = 0; first < rows; first += block) {
+                int r = Math.min(block, rows - first);
+                float[][] logProbs = new float[n][];
+                int[][] top = new int[n][r];
+                for (int i = 0; i < n; i++) {
+                    Transformer t = models.get(i).transformer();
+                    int h = models.get(i).config().hiddenSize();
+                    float[] logits = new float[r * vocab];
+                    t.head(Arrays.copyOfRange(hidden[i], first * h, (first + r) * h), r, logits);
+                    logProbs[i] = logSoftmaxRows(logits, vocab, r);
+                    for (int k = 0; k < r; k++) top[i][k] = argmax(logProbs[i], k * vocab, vocab);
+                }
+                for (int a = 0; a < n; a++) {
+                    for (int b = 0; b < n; b++) {
+                        for (int k = 0; k < r; k++) {
+                            kl[a][b] += kl(logProbs[a], logProbs[b], k * vocab, vocab);
+                            if (top[a][k] == top[b][k]) agree[a][b]++;
+                        }
                     }
                 }
             }
@@ -141,15 +152,15 @@ public final class Comparison {
         return Table.create("next-token agreement over " + positions + " positions", ca, cb, ck, ct, cp);
     }
 
-    /** log softmax of the first {@code rows} rows of (len, vocab) logits. */
-    static float[] logSoftmaxRows(float[] logits, int len, int vocab, int rows) {
+    /** log softmax of the first {@code rows} rows of (rows, vocab) logits. */
+    static float[] logSoftmaxRows(float[] logits, int vocab, int rows) {
         float[] out = new float[rows * vocab];
         for (int r = 0; r < rows; r++) {
             int o = r * vocab;
             float max = Float.NEGATIVE_INFINITY;
             for (int i = 0; i < vocab; i++) max = Math.max(max, logits[o + i]);
             double sum = 0;
-            for (int i = 0; i < vocab; i++) sum += FastMath.exp(logits[o + i] - max);
+            for (int i = 0; i < vocab; i++) sum += Math.exp(logits[o + i] - max);
             float logZ = (float) (max + Math.log(sum));
             for (int i = 0; i < vocab; i++) out[o + i] = logits[o + i] - logZ;
         }

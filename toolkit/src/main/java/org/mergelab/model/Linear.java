@@ -8,10 +8,10 @@ import org.bytedeco.javacpp.FloatPointer;
  * Decoding (a row or a few) is sgemv per slice of output columns, prefill sgemm; the slices are shared out over
  * the cores (see {@link Blas}).
  * <p>
- * Measured on the 2-core machine this was written on, a SmolLM-135M's matrices for one token: OpenBLAS sgemv on the
- * transposed layout 22 ms (45 tokens/s), a vectorized plain-Java loop over the same layout on the heap 37 ms,
- * ND4J's gemv with its per-call overhead slower still; the row-major (out, in) layout halves sgemv's speed on a
- * vocabulary-sized head.
+ * Measured on the 2-core machine this was written on ({@code bin/bench decode-matvec}: a SmolLM-135M's matrices for
+ * one token, 538 MB): OpenBLAS sgemv on this layout, two Java threads each on half the columns, 23 ms (43 tokens/s);
+ * OpenBLAS's own two threads 21 ms; a JIT-vectorized plain-Java loop on the heap 37 ms with two threads, 51 with
+ * one; ND4J's gemm 81 ms. The row-major (out, in) layout halves sgemv's speed on a vocabulary-sized head.
  */
 final class Linear {
     /** From this many rows on, one sgemm; below, sgemv per row. */

@@ -100,10 +100,9 @@ public final class Model {
     /** Ids that end a generation: config.json's and generation_config.json's EOS, and the tokenizer's. */
     public List<Integer> stopIds() { return stopIds; }
 
-    /** BOS, then the text's tokens: the sequence perplexity scores and generation starts from. */
+    /** The text's ids as the model sees a sequence (BOS first where the tokenizer adds one). */
     public int[] encode(String text) {
-        int[] ids = tokenizer().encode(text, true);
-        return ids;
+        return tokenizer().encode(text, true);
     }
 
     /** The BOS id the model expects first, or -1 when it expects none (Qwen2). */

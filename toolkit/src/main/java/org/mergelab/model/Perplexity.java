@@ -51,19 +51,22 @@ public record Perplexity(String model, int tokens, int scored, int window, doubl
         // w + 1 positions: one past the context when w == context, as transformers (and the model cards) allow
         KvCache cache = new KvCache(model.config(), w + 1);
         int vocab = model.config().vocabSize();
-        double nll = 0;
+        double[] nll = {0};
         int scored = 0;
         float[] row = new float[vocab], k = new float[vocab];
+        int block = Math.max(1, (1 << 22) / vocab); // logits of at most ~16 MB at a time
         for (int start = 0; start + 1 < ids.length; start += w) {
             int[] chunk = Arrays.copyOfRange(ids, start, Math.min(ids.length, start + w + 1));
             cache.clear();
-            float[] logits = t.logitsForAll(cache, chunk);
-            for (int j = 1; j < chunk.length; j++) {
-                nll -= logProb(logits, (j - 1) * vocab, vocab, chunk[j], row, k);
-                scored++;
-            }
+            t.logitsForAll(cache, chunk, block, (first, rows, logits) -> {
+                for (int r = 0; r < rows; r++) {
+                    int j = first + r + 1; // position first + r predicts chunk[j]
+                    if (j < chunk.length) nll[0] -= logProb(logits, r * vocab, vocab, chunk[j], row, k);
+                }
+            });
+            scored += chunk.length - 1;
         }
-        return new Perplexity(model.name(), ids.length, scored, w, nll / scored);
+        return new Perplexity(model.name(), ids.length, scored, w, nll[0] / scored);
     }
 
     /** log softmax(row)[target], the sum of exponentials in double; {@code row} and {@code k}: vocab floats each. */

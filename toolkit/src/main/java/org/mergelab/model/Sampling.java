@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * How to pick each next token: greedily (temperature 0) or by seeded sampling with temperature, top-k and top-p
- * (applied in that order, as transformers does); and when to stop.
+ * (applied in that order, as transformers does); and when to stop. A seed fixes MergeLab's draws (Java's
+ * SplittableRandom): the same seed gives the same text here, not the text torch would draw with that seed.
  *
  * @param topK      keep the k most likely tokens (0: all)
  * @param topP      keep the smallest set of most likely tokens whose probability reaches p (1: all)

@@ -41,15 +41,62 @@ public final class Transformer {
 
     /** Runs {@code tokens} after what {@code cache} holds and returns the logits (vocab) of the last one. */
     public float[] logits(KvCache cache, int... tokens) {
-        return forward(cache, tokens, false);
+        Scratch s = run(cache, tokens);
+        int hidden = config.hiddenSize();
+        float[] last = new float[hidden];
+        rmsNorm(s.x, (tokens.length - 1) * hidden, norm, last, 0, hidden, config.rmsNormEps());
+        float[] logits = new float[config.vocabSize()];
+        lmHead.forward(last, 1, logits);
+        return logits;
     }
 
     /** Runs {@code tokens} after what {@code cache} holds and returns every position's logits, (tokens, vocab). */
     public float[] logitsForAll(KvCache cache, int... tokens) {
-        return forward(cache, tokens, true);
+        float[] all = new float[tokens.length * config.vocabSize()];
+        logitsForAll(cache, tokens, tokens.length, (first, rows, logits) ->
+                System.arraycopy(logits, 0, all, first * config.vocabSize(), rows * config.vocabSize()));
+        return all;
     }
 
-    private float[] forward(KvCache cache, int[] tokens, boolean all) {
+    /** Receives the logits of {@code rows} consecutive positions from {@code first} on, (rows, vocab). */
+    public interface LogitsSink {
+        void accept(int first, int rows, float[] logits);
+    }
+
+    /**
+     * Runs {@code tokens} after what {@code cache} holds and hands every position's logits to {@code sink}, at most
+     * {@code blockRows} positions at a time (so that a long window over a large vocabulary never holds them all).
+     */
+    public void logitsForAll(KvCache cache, int[] tokens, int blockRows, LogitsSink sink) {
+        float[] h = finalHidden(cache, tokens);
+        int n = tokens.length, hidden = config.hiddenSize(), vocab = config.vocabSize();
+        int block = Math.max(1, Math.min(blockRows, n));
+        float[] logits = new float[block * vocab];
+        float[] rows = block == n ? h : new float[block * hidden];
+        for (int first = 0; first < n; first += block) {
+            int r = Math.min(block, n - first);
+            if (rows != h) System.arraycopy(h, first * hidden, rows, 0, r * hidden);
+            head(rows, r, logits);
+            sink.accept(first, r, logits);
+        }
+    }
+
+    /** The final hidden states (after the last norm) of {@code tokens} run after the cache, (tokens, hidden). */
+    float[] finalHidden(KvCache cache, int[] tokens) {
+        Scratch s = run(cache, tokens);
+        int n = tokens.length, hidden = config.hiddenSize();
+        float[] h = new float[n * hidden];
+        rmsNormRows(s.x, norm, h, n, hidden);
+        return h;
+    }
+
+    /** logits (rows, vocab) = the LM head applied to final hidden states (rows, hidden). */
+    void head(float[] hidden, int rows, float[] logits) {
+        lmHead.forward(hidden, rows, logits);
+    }
+
+    /** The layers over {@code tokens}: the cache advances, the final hidden states are left in the scratch's x. */
+    private Scratch run(KvCache cache, int[] tokens) {
         int n = tokens.length;
         if (n == 0) throw new IllegalArgumentException("no tokens to run");
         int p0 = cache.length();
@@ -87,17 +134,7 @@ public final class Transformer {
             addInPlace(s.x, s.o, n * hidden);
         }
         cache.advance(n);
-        if (all) {
-            rmsNormRows(s.x, norm, s.h, n, hidden);
-            float[] logits = new float[n * vocab];
-            lmHead.forward(s.h, n, logits);
-            return logits;
-        }
-        float[] last = new float[hidden];
-        rmsNorm(s.x, (n - 1) * hidden, norm, last, 0, hidden, c.rmsNormEps());
-        float[] logits = new float[vocab];
-        lmHead.forward(last, 1, logits);
-        return logits;
+        return s;
     }
 
     private void embed(int[] tokens, float[] x) {

@@ -3,7 +3,6 @@ package org.mergelab.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -99,6 +98,9 @@ class GenerationTest {
         assertTrue(m.stopIds().contains(m.tokenizer().id("<|im_end|>").getAsInt()), "<|im_end|> ends a turn");
         Generation g = m.generate(prompt, Sampling.greedy(3).withStopIds(List.of()));
         assertEquals(3, g.ids().length);
-        assertNotEquals(-1, m.bosId() == -1 ? 0 : m.bosId());
+        assertEquals(-1, m.bosId(), "Qwen2 tokenizers add no BOS");
+        assertEquals(m.tokenizer().encode(prompt).length, m.encode(prompt).length);
+        Model llama3 = TestData.model("tiny-llama3");
+        assertEquals(llama3.tokenizer().id("<|begin_of_text|>").getAsInt(), llama3.encode("Hi")[0], "Llama 3 adds BOS");
     }
 }
