@@ -22,8 +22,8 @@ What it makes, under toolkit/src/test/resources/reference/forward/:
       byte-level BPE trained here with SmolLM's pre-tokenizer (individual digits, then ByteLevel with GPT-2's
       regex), no BOS; used by the corpus tokenizer references only.
   forward-logits.json
-      per model (the four tiny folders, stories260K): a prompt, its ids (AutoTokenizer, special tokens added;
-      sentencepiece with BOS for stories260K), the
+      per model (the four tiny folders, the stories260K family and llama2xs): a prompt, its ids (AutoTokenizer,
+      special tokens added; sentencepiece with BOS for the llama2.c models), the
       float32 logits transformers computes at a few positions (every vocabulary entry), the argmax at every
       position, and 20 greedy tokens (generate, do_sample=False, no stop token) from a short prompt.
   perplexity-matrix.json
@@ -225,12 +225,12 @@ def make_tiny(name: str, data: Path, work: Path):
     return out
 
 
-def logits_reference(name: str, folder: Path):
+def logits_reference(name: str, folder: Path, sentencepiece: bool = False):
     import sentencepiece as spm
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if name == "stories260K":  # its true tokenizer is sentencepiece's (the model was trained with it)
+    if sentencepiece:  # the stories260K family's true tokenizer is sentencepiece's (the models were trained with it)
         sp = spm.SentencePieceProcessor(model_file=str(mergelab_ref.data_root() / mergelab_ref.TOKENIZER))
         encode = lambda s: [1] + sp.encode(s)  # noqa: E731
     else:
@@ -404,7 +404,8 @@ def main():
         folder = make_tiny(name, data, work)
         logits["tiny-" + name] = logits_reference(name, folder)
         print(name, "ids", len(logits["tiny-" + name]["ids"]), "greedy", logits["tiny-" + name]["greedy"][:8])
-    logits["stories260K"] = logits_reference("stories260K", models_dir / "stories260K")
+    for name in PPL_MODELS:
+        logits[name] = logits_reference(name, models_dir / name, sentencepiece=True)
     meta = {"made_by": "toolkit/src/test/python/make_forward_reference.py",
             "command": "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 HF_HUB_OFFLINE=1 /work/venv-ref/bin/python "
                        "toolkit/src/test/python/make_forward_reference.py --models /tmp/mlm-fw",

@@ -14,13 +14,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  * entry, whether the prompt runs as one batched prefill or token by token through the cache; argmax equal at every
  * position; greedy continuations equal. Models: the tiny Llama-3 (llama3 rope scaling, tied, bf16), Qwen2 (q/k/v
  * biases, padded vocab, bf16), Qwen3 (q/k norms, head_dim 32, fp16) and Mistral (sliding window 16, fp32) folders,
- * and stories260K. Reference: reference/forward/forward-logits.json (make_forward_reference.py).
+ * the stories260K family (base and three fine-tunes) and llama2xs. Reference: reference/forward/forward-logits.json
+ * (make_forward_reference.py).
  */
 class ForwardConformanceTest {
     static final double TOLERANCE = 1e-4;
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-llama3", "tiny-qwen2", "tiny-qwen3", "tiny-mistral", "stories260K"})
+    @ValueSource(strings = {"tiny-llama3", "tiny-qwen2", "tiny-qwen3", "tiny-mistral", "stories260K",
+            "stories260K-shakespeare", "stories260K-babi", "stories260K-fables", "llama2xs"})
     void logitsMatchTransformers(String name) {
         JsonNode ref = TestData.json("forward/forward-logits.json").get("models").get(name);
         Model model = TestData.model(name);

@@ -10,7 +10,9 @@ import java.util.Map;
 /**
  * tokenizer.json's added_tokens (specials such as {@code <s>} and {@code <|im_start|>}): found in the raw text before
  * anything else runs, leftmost and then longest first, each becoming its own id; lstrip and rstrip absorb the
- * whitespace beside a match, single_word requires word boundaries around it.
+ * whitespace beside a match, single_word requires word boundaries around it. All are matched in the raw text: the
+ * tokenizers library matches those marked normalized=true after normalization instead, which makes a difference only
+ * for a normalizer that changes them (the special tokens of the supported families are all normalized=false).
  */
 final class AddedTokens {
     record Token(int id, String content, boolean special, boolean lstrip, boolean rstrip, boolean singleWord) {}

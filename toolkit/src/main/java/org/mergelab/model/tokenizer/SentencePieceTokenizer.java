@@ -18,7 +18,8 @@ import org.mergelab.io.SentencePieceModel.PieceType;
  * SentencePiece BPE from a {@code tokenizer.model}, encoding as sentencepiece's own library does: the normalizer's
  * whitespace handling (remove_extra_whitespaces counts only U+0020; a dummy "▁" prefix; spaces become "▁"), then,
  * from single characters, repeatedly the adjacent pair whose union is a piece of highest score (leftmost on ties);
- * characters without a piece fall back to their UTF-8 bytes ({@code <0xE4>}) or to unk.
+ * characters without a piece fall back to their UTF-8 bytes ({@code <0xE4>}) or to unk. Models whose normalizer is
+ * not "identity" (Llama 2's and llama2.c's are) get Java's NFKC, an approximation of sentencepiece's nmt_nfkc rules.
  */
 public final class SentencePieceTokenizer implements Tokenizer {
     private final SentencePieceModel sp;
