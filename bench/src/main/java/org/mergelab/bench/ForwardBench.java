@@ -42,7 +42,7 @@ final class ForwardBench implements Main.Benchmark {
         Optional<String> jlamaMissing = JlamaBaseline.unavailable(jlamaLib);
         jlamaMissing.ifPresent(why -> System.out.println("# jlama: not run: " + why));
         System.out.println("# threads: " + Runtime.getRuntime().availableProcessors() + "; prompt " + promptLen
-                + " tokens, " + decode + " decoded tokens, " + rounds + " rounds after one warm-up round");
+                + " tokens, " + decode + " decoded tokens; " + rounds + " interleaved rounds after 4 s of warm-up");
 
         Map<String, Path> folders = new LinkedHashMap<>();
         folders.put("smollm135m", smolLm(models));
@@ -79,13 +79,16 @@ final class ForwardBench implements Main.Benchmark {
                 jlama = null;
             }
         }
+        // Warm-up: rounds until both have run for a few seconds (the JIT compiles the hot loops of each).
+        long warmUntil = System.nanoTime() + 4_000_000_000L;
+        do {
+            runOurs(ours.transformer(), prompt, decode);
+            if (jlama != null) runJlama(jlama, prompt, decode);
+        } while (System.nanoTime() < warmUntil);
         List<double[]> oursRuns = new ArrayList<>(), jlamaRuns = new ArrayList<>();
-        for (int r = 0; r <= rounds; r++) {
-            double[] o = runOurs(ours.transformer(), prompt, decode);
-            double[] j = jlama != null ? runJlama(jlama, prompt, decode) : null;
-            if (r == 0) continue; // warm-up
-            oursRuns.add(o);
-            if (j != null) jlamaRuns.add(j);
+        for (int r = 0; r < rounds; r++) {
+            oursRuns.add(runOurs(ours.transformer(), prompt, decode));
+            if (jlama != null) jlamaRuns.add(runJlama(jlama, prompt, decode));
         }
         Harness.Report report = new Harness.Report();
         Harness.Figure op = report.add(Harness.figure("forward." + name + ".prefill.mergelab", "tokens/s", column(oursRuns, 0)));
