@@ -18,6 +18,8 @@ public final class Main {
         BENCHMARKS.put("read-floor", new ReadFloor());
         BENCHMARKS.put("merge", new MergeBench());
         BENCHMARKS.put("divergence", new DivergenceBench());
+        BENCHMARKS.put("forward", new ForwardBench());
+        BENCHMARKS.put("decode-matvec", new MatvecBench());
     }
 
     private Main() {}

@@ -29,6 +29,8 @@ public final class Main {
         COMMANDS.put("make-test-model", new MakeTestModelCommand());
         COMMANDS.put("import-gguf", new ImportGgufCommand());
         COMMANDS.put("download", new DownloadCommand());
+        COMMANDS.put("generate", new GenerateCommand());
+        COMMANDS.put("eval", new EvalCommand());
     }
 
     private Main() {}

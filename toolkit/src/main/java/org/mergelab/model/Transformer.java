@@ -1,0 +1,251 @@
+package org.mergelab.model;
+
+import java.util.Arrays;
+
+/**
+ * The forward pass of a Llama-family decoder (Llama 2 and 3, Mistral, Qwen2, Qwen3): embeddings, then per layer
+ * RMSNorm, grouped-query attention with rotary positions and a key/value cache, RMSNorm and a SwiGLU MLP, each with
+ * a residual connection; a final RMSNorm and the LM head. Every product and sum is float32, as transformers computes
+ * in float32; norms accumulate in double.
+ * <p>
+ * Weights are held in float32 whatever their stored dtype (4 bytes per parameter: 0.5 GB for a SmolLM-135M, fine
+ * at the sizes this toolkit evaluates): the matrices off the Java heap, where BLAS reads them (see {@link Linear}),
+ * norms and an untied embedding on it. A {@code Transformer} keeps no per-sequence state: each
+ * sequence has its own {@link KvCache}, and several may run at once.
+ */
+public final class Transformer {
+    private final ModelConfig config;
+    /** model.embed_tokens.weight, (vocab, hidden); null when tied (rows are read from the head's transpose). */
+    private final float[] embedTokens;
+    private final DecoderLayer[] layers;
+    /** model.norm.weight (hidden). */
+    private final float[] norm;
+    /** lm_head.weight (vocab, hidden), or the embedding when tied. */
+    private final Linear lmHead;
+
+    Transformer(ModelConfig config, float[] embedTokens, DecoderLayer[] layers, float[] norm, Linear lmHead) {
+        this.config = config;
+        this.embedTokens = embedTokens;
+        this.layers = layers;
+        this.norm = norm;
+        this.lmHead = lmHead;
+    }
+
+    public ModelConfig config() { return config; }
+
+    /** A cache for up to {@code capacity} positions (at most the model's context, max_position_embeddings). */
+    public KvCache newCache(int capacity) {
+        if (capacity <= 0) throw new IllegalArgumentException("cache capacity must be positive, not " + capacity);
+        return new KvCache(config, Math.min(capacity, config.maxPositions()));
+    }
+
+    /** Runs {@code tokens} after what {@code cache} holds and returns the logits (vocab) of the last one. */
+    public float[] logits(KvCache cache, int... tokens) {
+        Scratch s = run(cache, tokens);
+        int hidden = config.hiddenSize();
+        float[] last = new float[hidden];
+        rmsNorm(s.x, (tokens.length - 1) * hidden, norm, last, 0, hidden, config.rmsNormEps());
+        float[] logits = new float[config.vocabSize()];
+        lmHead.forward(last, 1, logits);
+        return logits;
+    }
+
+    /** Runs {@code tokens} after what {@code cache} holds and returns every position's logits, (tokens, vocab). */
+    public float[] logitsForAll(KvCache cache, int... tokens) {
+        float[] all = new float[tokens.length * config.vocabSize()];
+        logitsForAll(cache, tokens, tokens.length, (first, rows, logits) ->
+                System.arraycopy(logits, 0, all, first * config.vocabSize(), rows * config.vocabSize()));
+        return all;
+    }
+
+    /** Receives the logits of {@code rows} consecutive positions from {@code first} on, (rows, vocab). */
+    public interface LogitsSink {
+        void accept(int first, int rows, float[] logits);
+    }
+
+    /**
+     * Runs {@code tokens} after what {@code cache} holds and hands every position's logits to {@code sink}, at most
+     * {@code blockRows} positions at a time (so that a long window over a large vocabulary never holds them all).
+     */
+    public void logitsForAll(KvCache cache, int[] tokens, int blockRows, LogitsSink sink) {
+        float[] h = finalHidden(cache, tokens);
+        int n = tokens.length, hidden = config.hiddenSize(), vocab = config.vocabSize();
+        int block = Math.max(1, Math.min(blockRows, n));
+        float[] logits = new float[block * vocab];
+        float[] rows = block == n ? h : new float[block * hidden];
+        for (int first = 0; first < n; first += block) {
+            int r = Math.min(block, n - first);
+            if (rows != h) System.arraycopy(h, first * hidden, rows, 0, r * hidden);
+            head(rows, r, logits);
+            sink.accept(first, r, logits);
+        }
+    }
+
+    /** The final hidden states (after the last norm) of {@code tokens} run after the cache, (tokens, hidden). */
+    float[] finalHidden(KvCache cache, int[] tokens) {
+        Scratch s = run(cache, tokens);
+        int n = tokens.length, hidden = config.hiddenSize();
+        float[] h = new float[n * hidden];
+        rmsNormRows(s.x, norm, h, n, hidden);
+        return h;
+    }
+
+    /** logits (rows, vocab) = the LM head applied to final hidden states (rows, hidden). */
+    void head(float[] hidden, int rows, float[] logits) {
+        lmHead.forward(hidden, rows, logits);
+    }
+
+    /** The layers over {@code tokens}: the cache advances, the final hidden states are left in the scratch's x. */
+    private Scratch run(KvCache cache, int[] tokens) {
+        int n = tokens.length;
+        if (n == 0) throw new IllegalArgumentException("no tokens to run");
+        int p0 = cache.length();
+        if (p0 + n > cache.capacity()) {
+            throw new ContextOverflowException(p0 + n, cache.capacity(), config.maxPositions());
+        }
+        int vocab = config.vocabSize();
+        for (int t : tokens) {
+            if (t < 0 || t >= vocab) {
+                throw new IllegalArgumentException("token id " + t + " is outside the vocabulary (0.." + (vocab - 1) + ")");
+            }
+        }
+        ModelConfig c = config;
+        int hidden = c.hiddenSize();
+        Scratch s = Scratch.of(cache, c, n);
+        embed(tokens, s.x);
+        for (int l = 0; l < layers.length; l++) {
+            DecoderLayer layer = layers[l];
+            rmsNormRows(s.x, layer.inputLayernorm(), s.h, n, hidden);
+            Linear.forwardMany(s.h, n, new Linear[] {layer.qProj(), layer.kProj(), layer.vProj()},
+                    new float[][] {s.q, s.k, s.v});
+            if (layer.qNorm() != null) {
+                rmsNormRows(s.q, layer.qNorm(), s.q, n * c.numHeads(), c.headDim());
+                rmsNormRows(s.k, layer.kNorm(), s.k, n * c.numKvHeads(), c.headDim());
+            }
+            rotate(s, n, p0);
+            store(cache, l, s, n, p0);
+            Attention.attend(config, cache, l, layer.sliding() ? config.slidingWindow() : 0, s.q, s.att, n, p0);
+            layer.oProj().forward(s.att, n, s.o);
+            addInPlace(s.x, s.o, n * hidden);
+            rmsNormRows(s.x, layer.postAttentionLayernorm(), s.h, n, hidden);
+            Linear.forwardMany(s.h, n, new Linear[] {layer.gateProj(), layer.upProj()}, new float[][] {s.gate, s.up});
+            swiglu(s.gate, s.up, n * c.intermediateSize(), s.silu, s.exponents);
+            layer.downProj().forward(s.gate, n, s.o);
+            addInPlace(s.x, s.o, n * hidden);
+        }
+        cache.advance(n);
+        return s;
+    }
+
+    private void embed(int[] tokens, float[] x) {
+        int hidden = config.hiddenSize();
+        if (embedTokens != null) {
+            for (int t = 0; t < tokens.length; t++) {
+                System.arraycopy(embedTokens, tokens[t] * hidden, x, t * hidden, hidden);
+            }
+            return;
+        }
+        // Tied: the head holds the embedding (transposed, off the heap): gather the rows from it.
+        for (int t = 0; t < tokens.length; t++) {
+            for (int d = 0; d < hidden; d++) x[t * hidden + d] = lmHead.weight(tokens[t], d);
+        }
+    }
+
+    private void rmsNormRows(float[] x, float[] w, float[] out, int rows, int dim) {
+        double eps = config.rmsNormEps();
+        for (int r = 0; r < rows; r++) rmsNorm(x, r * dim, w, out, r * dim, dim, eps);
+    }
+
+    /** transformers' RMSNorm: {@code w * (x * rsqrt(mean(x^2) + eps))}, the mean accumulated in double. */
+    static void rmsNorm(float[] x, int xo, float[] w, float[] out, int oo, int dim, double eps) {
+        double ss = 0;
+        for (int i = 0; i < dim; i++) {
+            float v = x[xo + i];
+            ss += v * v;
+        }
+        float variance = (float) (ss / dim);
+        float inv = (float) (1.0 / Math.sqrt(variance + (float) eps));
+        for (int i = 0; i < dim; i++) out[oo + i] = w[i] * (x[xo + i] * inv);
+    }
+
+    private void rotate(Scratch s, int n, int p0) {
+        ModelConfig c = config;
+        Rope rope = c.rope();
+        int hd = c.headDim();
+        for (int t = 0; t < n; t++) {
+            rope.angles(p0 + t, s.cs);
+            for (int h = 0; h < c.numHeads(); h++) rope.rotate(s.q, t * c.qDim() + h * hd, s.cs);
+            for (int h = 0; h < c.numKvHeads(); h++) rope.rotate(s.k, t * c.kvDim() + h * hd, s.cs);
+        }
+    }
+
+    private void store(KvCache cache, int layer, Scratch s, int n, int p0) {
+        ModelConfig c = config;
+        int hd = c.headDim(), cap = cache.capacity, kvDim = c.kvDim();
+        float[] kt = cache.keys[layer], v = cache.values[layer];
+        for (int t = 0; t < n; t++) {
+            int p = p0 + t;
+            for (int g = 0; g < c.numKvHeads(); g++) {
+                int src = t * kvDim + g * hd;
+                int kBase = g * hd * cap + p;
+                for (int d = 0; d < hd; d++) kt[kBase + d * cap] = s.k[src + d];
+                System.arraycopy(s.v, src, v, (g * cap + p) * hd, hd);
+            }
+        }
+    }
+
+    /** The sum of x[0..n) in double, four partial sums so that the additions overlap. */
+    static double sum(float[] x, int n) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            s0 += x[i];
+            s1 += x[i + 1];
+            s2 += x[i + 2];
+            s3 += x[i + 3];
+        }
+        for (; i < n; i++) s0 += x[i];
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    private static void addInPlace(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i++) x[i] += y[i];
+    }
+
+    /** gate = silu(gate) * up = gate / (1 + e^-gate) * up, in place; {@code e} is scratch of n floats. */
+    private static void swiglu(float[] gate, float[] up, int n, float[] e, float[] k) {
+        for (int i = 0; i < n; i++) e[i] = -gate[i];
+        FastMath.expInPlace(e, n, k);
+        for (int i = 0; i < n; i++) gate[i] = gate[i] / (1f + e[i]) * up[i];
+    }
+
+    /** Activations of one forward pass, kept on the cache and reused while the row count fits. */
+    private static final class Scratch {
+        final int rows;
+        final float[] x, h, q, k, v, att, o, gate, up, silu, exponents, cs;
+
+        private Scratch(ModelConfig c, int rows) {
+            this.rows = rows;
+            int hidden = c.hiddenSize();
+            x = new float[rows * hidden];
+            h = new float[rows * hidden];
+            o = new float[rows * hidden];
+            q = new float[rows * c.qDim()];
+            att = new float[rows * c.qDim()];
+            k = new float[rows * c.kvDim()];
+            v = new float[rows * c.kvDim()];
+            gate = new float[rows * c.intermediateSize()];
+            up = new float[rows * c.intermediateSize()];
+            silu = new float[rows * c.intermediateSize()];
+            exponents = new float[rows * c.intermediateSize()];
+            cs = new float[c.headDim()];
+        }
+
+        static Scratch of(KvCache cache, ModelConfig c, int rows) {
+            if (cache.scratch instanceof Scratch s && s.rows >= rows) return s;
+            Scratch s = new Scratch(c, rows);
+            cache.scratch = s;
+            return s;
+        }
+    }
+}
