@@ -27,8 +27,8 @@ import org.mergelab.recipe.Recipe;
 final class MergeBench implements Main.Benchmark {
     @Override
     public String summary() {
-        return "--recipe R --shapes NAME [--work DIR] [--repeats N] [--mergekit PATH] [--dtype D]: a recipe on "
-                + "shape-exact models vs the I/O floor and mergekit";
+        return "--recipe R --shapes NAME [--work DIR] [--repeats N] [--warmup N] [--mergekit PATH] [--dtype D]"
+                + " [--delete-models true]: a recipe on shape-exact models vs the I/O floor and mergekit";
     }
 
     @Override
@@ -38,6 +38,7 @@ final class MergeBench implements Main.Benchmark {
         String shapes = a.get("shapes");
         Path work = Path.of(a.getOrDefault("work", "/tmp/mergelab-bench")).toAbsolutePath();
         int repeats = Integer.parseInt(a.getOrDefault("repeats", "3"));
+        int warmup = Integer.parseInt(a.getOrDefault("warmup", "1"));
         DType dtype = DType.parse(a.getOrDefault("dtype", "bfloat16"));
         String mergekit = a.getOrDefault("mergekit", "/work/venv-ref/bin/mergekit-yaml");
         Path jar = Path.of(System.getProperty("mergelab.toolkit.jar", toolkitJar()));
@@ -63,29 +64,36 @@ final class MergeBench implements Main.Benchmark {
 
         Harness.Report report = new Harness.Report();
         Path out = work.resolve("out");
-        Harness.Figure floor = report.add(Harness.measure("merge.floor.seconds", "s", 1, repeats,
+        Harness.Figure floor = report.add(Harness.measure("merge.floor.seconds", "s", warmup, repeats,
                 () -> Harness.seconds(() -> floor(inputs, work.resolve("floor.bin"), outBytes))));
-        Harness.Figure ours = runChild(report, "merge.mergelab", repeats, List.of("java", "-Djava.awt.headless=true",
-                "-Dmergelab.models=" + models, "-jar", jar.toString(), "merge", recipeFile.toString(), out.toString(),
-                "--force", "--quiet"), models, out);
+        // The JVM as bin/mergelab starts it.
+        Harness.Figure ours = runChild(report, "merge.mergelab", warmup, repeats, List.of("java",
+                "-Djava.awt.headless=true", "--add-modules", "jdk.incubator.vector", "-Dmergelab.models=" + models,
+                "-jar", jar.toString(), "merge", recipeFile.toString(), out.toString(), "--force", "--quiet"), models,
+                out);
         report.add(Harness.ratio("merge.mergelab_over_floor", ours, floor));
         if (Files.isExecutable(Path.of(mergekit))) {
-            Harness.Figure theirs = runChild(report, "merge.mergekit", repeats, List.of(mergekit, recipeFile.toString(),
-                    out.toString(), "--no-write-model-card", "--quiet"), models, out);
-            report.add(Harness.ratio("merge.mergekit_over_mergelab", theirs, ours));
+            try {
+                Harness.Figure theirs = runChild(report, "merge.mergekit", warmup, repeats, List.of(mergekit,
+                        recipeFile.toString(), out.toString(), "--no-write-model-card", "--quiet"), models, out);
+                report.add(Harness.ratio("merge.mergekit_over_mergelab", theirs, ours));
+            } catch (IOException e) {
+                System.out.println("# mergekit failed on this recipe: " + e.getMessage());
+            }
         } else {
             System.out.println("# mergekit not found at " + mergekit + ": that baseline is skipped");
         }
         deleteTree(out);
         Files.deleteIfExists(work.resolve("floor.bin"));
+        if (Boolean.parseBoolean(a.getOrDefault("delete-models", "false"))) deleteTree(models);
     }
 
     /** Runs a merge command {@code repeats} times (after one warm-up) in {@code cwd}, sampling its memory. */
-    private static Harness.Figure runChild(Harness.Report report, String name, int repeats, List<String> cmd, Path cwd,
-                                           Path out) throws Exception {
+    private static Harness.Figure runChild(Harness.Report report, String name, int warmup, int repeats,
+                                           List<String> cmd, Path cwd, Path out) throws Exception {
         double[] wall = new double[repeats], cpu = new double[repeats], anon = new double[repeats],
                 file = new double[repeats];
-        for (int r = -1; r < repeats; r++) {
+        for (int r = -warmup; r < repeats; r++) {
             deleteTree(out);
             ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile()).redirectErrorStream(true);
             pb.environment().put("HF_HUB_OFFLINE", "1");
@@ -93,11 +101,15 @@ final class MergeBench implements Main.Benchmark {
             long t0 = System.nanoTime();
             Process p = pb.start();
             Duration cpuTime = Duration.ZERO;
+            String[] lastLine = {""};
             ProcessMemory.Peak peak;
             try (ProcessMemory mem = ProcessMemory.watch(p.pid(), 20)) {
                 Thread drain = new Thread(() -> {
-                    try {
-                        p.getInputStream().transferTo(OutputStream.nullOutputStream());
+                    try (java.io.BufferedReader r2 = new java.io.BufferedReader(new java.io.InputStreamReader(
+                            p.getInputStream()))) {
+                        for (String line; (line = r2.readLine()) != null; ) {
+                            if (!line.isBlank()) lastLine[0] = line;
+                        }
                     } catch (IOException ignored) {
                         // the child exited
                     }
@@ -111,7 +123,9 @@ final class MergeBench implements Main.Benchmark {
                 peak = mem.peak();
             }
             double secs = (System.nanoTime() - t0) / 1e9;
-            if (p.exitValue() != 0) throw new IOException(String.join(" ", cmd) + " exited with " + p.exitValue());
+            if (p.exitValue() != 0) {
+                throw new IOException(String.join(" ", cmd) + " exited with " + p.exitValue() + ": " + lastLine[0]);
+            }
             if (r < 0) continue;
             wall[r] = secs;
             cpu[r] = cpuTime.toNanos() / 1e9;

@@ -8,7 +8,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -21,19 +20,21 @@ import jdk.incubator.vector.VectorSpecies;
  * The result differs from the scalar loop's only in the order of the double additions.
  */
 final class VectorKernel {
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
-    private static final int L = D.length();
-    /** Twice as many lanes of 16-bit inputs as of doubles: one load feeds two double vectors. */
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(2 * L * 16));
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(2 * L * 32));
-    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(2 * L * 32));
-    private static final int STEP = 2 * L;
+    // 256-bit vectors like every Vector API kernel of MergeLab, even where the CPU has wider ones: C2 intrinsifies the
+    // shared float/int reinterpretation only while its type profile sees one vector class, and kernels of two widths
+    // in one JVM (a notebook that compares, then merges) turn each other's into slow Java fallbacks.
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
+    /** Elements per step: one 16-lane load of 16-bit inputs, four double vectors per input. */
+    private static final int STEP = S.length();
 
     private VectorKernel() {}
 
     /** Lanes per step, for the description of the kernel in use. */
     static String describe() {
-        return "Vector API, " + L + " doubles per vector";
+        return "Vector API, " + D.length() + " doubles per vector";
     }
 
     /**
@@ -57,73 +58,103 @@ final class VectorKernel {
      */
     static boolean bf16(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
         DoubleVector z = DoubleVector.zero(D);
-        DoubleVector dot0 = z, dot1 = z, aa0 = z, aa1 = z, bb0 = z, bb1 = z, dd0 = z, dd1 = z;
+        DoubleVector dot0 = z, dot1 = z, dot2 = z, dot3 = z, aa0 = z, aa1 = z, aa2 = z, aa3 = z;
+        DoubleVector bb0 = z, bb1 = z, bb2 = z, bb3 = z, dd0 = z, dd1 = z, dd2 = z, dd3 = z;
         // Sign flips counted on the stored 16-bit values: half the width of counting them on 32-bit lanes. A lane
-        // adds at most n / STEP <= BLOCK / 16 = 128 ones per call, far from a short's limit.
+        // adds at most n / STEP <= BLOCK / 16 = 128 ones per call, and all lanes at most BLOCK: a short holds both.
         ShortVector flips = ShortVector.zero(S);
         int i = 0;
         for (; i + STEP <= n; i += STEP) {
             ShortVector sx = ShortVector.fromByteBuffer(S, x, (xAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
             ShortVector sy = ShortVector.fromByteBuffer(S, y, (yAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
             flips = flips.add(oppositeSigns(sx, sy));
-            IntVector bx = bits(sx);
-            IntVector by = bits(sy);
-            FloatVector fx = bx.reinterpretAsFloats();
-            FloatVector fy = by.reinterpretAsFloats();
-            DoubleVector x0 = (DoubleVector) fx.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector x1 = (DoubleVector) fx.convertShape(VectorOperators.F2D, D, 1);
-            DoubleVector y0 = (DoubleVector) fy.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector y1 = (DoubleVector) fy.convertShape(VectorOperators.F2D, D, 1);
+            FloatVector fx0 = ((IntVector) sx.convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector fx1 = ((IntVector) sx.convertShape(VectorOperators.S2I, I, 1))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector fy0 = ((IntVector) sy.convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector fy1 = ((IntVector) sy.convertShape(VectorOperators.S2I, I, 1))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            DoubleVector x0 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector x1 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector x2 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector x3 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector y0 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector y1 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector y2 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector y3 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 1);
             dot0 = x0.fma(y0, dot0);
             dot1 = x1.fma(y1, dot1);
+            dot2 = x2.fma(y2, dot2);
+            dot3 = x3.fma(y3, dot3);
             aa0 = x0.fma(x0, aa0);
             aa1 = x1.fma(x1, aa1);
+            aa2 = x2.fma(x2, aa2);
+            aa3 = x3.fma(x3, aa3);
             bb0 = y0.fma(y0, bb0);
             bb1 = y1.fma(y1, bb1);
-            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1);
+            bb2 = y2.fma(y2, bb2);
+            bb3 = y3.fma(y3, bb3);
+            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1), d2 = y2.sub(x2), d3 = y3.sub(x3);
             dd0 = d0.fma(d0, dd0);
             dd1 = d1.fma(d1, dd1);
+            dd2 = d2.fma(d2, dd2);
+            dd3 = d3.fma(d3, dd3);
         }
         PairKernel.Sums tail = new PairKernel.Sums();
         for (; i < n; i++) {
             PairKernel.addScalar(PairKernel.bf16At(x, xAt + i), PairKernel.bf16At(y, yAt + i), tail);
         }
-        return finish(dot0.add(dot1), aa0.add(aa1), bb0.add(bb1), dd0.add(dd1),
-                (IntVector) flips.convertShape(VectorOperators.S2I, I, 0), tail, s);
+        return finish(dot0.add(dot1).add(dot2.add(dot3)), aa0.add(aa1).add(aa2.add(aa3)),
+                bb0.add(bb1).add(bb2.add(bb3)), dd0.add(dd1).add(dd2.add(dd3)), flips.reduceLanes(VectorOperators.ADD), tail, s);
     }
 
     /** The same over float32 buffers. */
     static boolean f32(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
         DoubleVector z = DoubleVector.zero(D);
-        DoubleVector dot0 = z, dot1 = z, aa0 = z, aa1 = z, bb0 = z, bb1 = z, dd0 = z, dd1 = z;
+        DoubleVector dot0 = z, dot1 = z, dot2 = z, dot3 = z, aa0 = z, aa1 = z, aa2 = z, aa3 = z;
+        DoubleVector bb0 = z, bb1 = z, bb2 = z, bb3 = z, dd0 = z, dd1 = z, dd2 = z, dd3 = z;
         IntVector flips = IntVector.zero(I);
+        int half = F.length();
         int i = 0;
         for (; i + STEP <= n; i += STEP) {
-            FloatVector fx = FloatVector.fromByteBuffer(F, x, (xAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
-            FloatVector fy = FloatVector.fromByteBuffer(F, y, (yAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
-            flips = flips.add(oppositeSigns((IntVector) fx.reinterpretAsInts(), (IntVector) fy.reinterpretAsInts()));
-            DoubleVector x0 = (DoubleVector) fx.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector x1 = (DoubleVector) fx.convertShape(VectorOperators.F2D, D, 1);
-            DoubleVector y0 = (DoubleVector) fy.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector y1 = (DoubleVector) fy.convertShape(VectorOperators.F2D, D, 1);
+            FloatVector fx0 = FloatVector.fromByteBuffer(F, x, (xAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
+            FloatVector fx1 = FloatVector.fromByteBuffer(F, x, (xAt + i + half) << 2, ByteOrder.LITTLE_ENDIAN);
+            FloatVector fy0 = FloatVector.fromByteBuffer(F, y, (yAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
+            FloatVector fy1 = FloatVector.fromByteBuffer(F, y, (yAt + i + half) << 2, ByteOrder.LITTLE_ENDIAN);
+            flips = flips.add(oppositeSigns(fx0.reinterpretAsInts(), fy0.reinterpretAsInts()))
+                    .add(oppositeSigns(fx1.reinterpretAsInts(), fy1.reinterpretAsInts()));
+            DoubleVector x0 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector x1 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector x2 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector x3 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector y0 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector y1 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector y2 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector y3 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 1);
             dot0 = x0.fma(y0, dot0);
             dot1 = x1.fma(y1, dot1);
+            dot2 = x2.fma(y2, dot2);
+            dot3 = x3.fma(y3, dot3);
             aa0 = x0.fma(x0, aa0);
             aa1 = x1.fma(x1, aa1);
+            aa2 = x2.fma(x2, aa2);
+            aa3 = x3.fma(x3, aa3);
             bb0 = y0.fma(y0, bb0);
             bb1 = y1.fma(y1, bb1);
-            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1);
+            bb2 = y2.fma(y2, bb2);
+            bb3 = y3.fma(y3, bb3);
+            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1), d2 = y2.sub(x2), d3 = y3.sub(x3);
             dd0 = d0.fma(d0, dd0);
             dd1 = d1.fma(d1, dd1);
+            dd2 = d2.fma(d2, dd2);
+            dd3 = d3.fma(d3, dd3);
         }
         PairKernel.Sums tail = new PairKernel.Sums();
         for (; i < n; i++) PairKernel.addScalar(x.getFloat((xAt + i) << 2), y.getFloat((yAt + i) << 2), tail);
-        return finish(dot0.add(dot1), aa0.add(aa1), bb0.add(bb1), dd0.add(dd1), flips, tail, s);
-    }
-
-    /** bf16 values as float32 bit patterns: the 16 stored bits are the top half of the float. */
-    private static IntVector bits(ShortVector raw) {
-        return ((IntVector) raw.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16);
+        return finish(dot0.add(dot1).add(dot2.add(dot3)), aa0.add(aa1).add(aa2.add(aa3)),
+                bb0.add(bb1).add(bb2.add(bb3)), dd0.add(dd1).add(dd2.add(dd3)), flips.reduceLanes(VectorOperators.ADD), tail, s);
     }
 
     /** {@link #oppositeSigns(IntVector, IntVector)} for 16-bit patterns (bf16: the sign is bit 15). */
@@ -144,8 +175,13 @@ final class VectorKernel {
                 .lanewise(VectorOperators.LSHR, 31);
     }
 
-    private static boolean finish(DoubleVector dotV, DoubleVector aaV, DoubleVector bbV, DoubleVector ddV,
-                                  IntVector flipsV, PairKernel.Sums tail, PairKernel.Sums s) {
+    /**
+     * The lanes' sums added up; false, adding nothing, where one is not finite. Takes the vectors only once, after
+     * the loop: a helper called per step with vector arguments can be compiled on its own before its caller, and
+     * then it runs the Vector API's slow Java fallback (the loops above are written out for this reason).
+     */
+    private static boolean finish(DoubleVector dotV, DoubleVector aaV, DoubleVector bbV, DoubleVector ddV, long flips,
+                                  PairKernel.Sums tail, PairKernel.Sums s) {
         double dot = dotV.reduceLanes(VectorOperators.ADD) + tail.dot;
         double aa = aaV.reduceLanes(VectorOperators.ADD) + tail.aa;
         double bb = bbV.reduceLanes(VectorOperators.ADD) + tail.bb;
@@ -155,7 +191,7 @@ final class VectorKernel {
         s.aa += aa;
         s.bb += bb;
         s.dd += dd;
-        s.flips += flipsV.reduceLanes(VectorOperators.ADD) + tail.flips;
+        s.flips += flips + tail.flips;
         return true;
     }
 }

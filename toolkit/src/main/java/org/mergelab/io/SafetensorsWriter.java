@@ -21,7 +21,7 @@ import java.util.Map;
  * metadata, padded with spaces so the data starts on an 8-byte boundary) is written at creation; each tensor is
  * then written at its own offset, in any order and from any thread, so a merge can stream results as they finish.
  */
-public final class SafetensorsWriter implements Closeable {
+public final class SafetensorsWriter implements ShardFile {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path path;

@@ -24,7 +24,7 @@ import java.util.zip.CRC32;
  * records when the file passes 4 GiB. Like {@link SafetensorsWriter}, tensors are declared first, the layout is fixed
  * at creation, and data may then be written in any order from any thread; {@link #finish()} computes the CRCs.
  */
-public final class TorchWriter implements Closeable {
+public final class TorchWriter implements ShardFile {
     private static final String ARCHIVE = "archive";
     private static final int ALIGN = 64;
     private static final long U32 = 0xFFFFFFFFL;

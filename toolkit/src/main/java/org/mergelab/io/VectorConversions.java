@@ -7,21 +7,23 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * bfloat16 ↔ float32 with the JDK's Vector API: the same bits as {@link Half}'s scalar conversions (a widening shift
- * one way, round-to-nearest-even on the dropped half the other), eight or sixteen lanes at a time. C2 does not
+ * one way, round-to-nearest-even on the dropped half the other), eight lanes at a time. C2 does not
  * vectorise the scalar loops (the float/int reinterpretation and the NaN test stop it), and a merge converts every
  * element of every input, so this is a large share of its time.
  *
  * <p>Loaded only when the JVM runs with {@code --add-modules jdk.incubator.vector} ({@link Conversions#VECTOR}).
  */
 final class VectorConversions {
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(I.length() * 16));
-    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, I.vectorShape());
+    // 256-bit vectors, as in every Vector API kernel of MergeLab, even where the CPU has wider ones: C2 intrinsifies
+    // the shared float/int reinterpretation only while its type profile sees one vector class, and a kernel of
+    // another width in the same JVM turns the others into slow Java fallbacks (ten times slower, measured).
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final int L = I.length();
 
     private VectorConversions() {}

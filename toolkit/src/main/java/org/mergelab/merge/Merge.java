@@ -216,6 +216,15 @@ public final class Merge {
      */
     static volatile long streamAbove = Long.getLong("mergelab.streamAbove", 1L << 20);
 
+    /**
+     * {@link #streamAbove}, or a few blocks for a method that {@linkplain StreamingMerge#prefersStreaming prefers}
+     * streaming; {@code Long.MAX_VALUE} turns streaming off for every method.
+     */
+    private static long streamThreshold(MergeMethod method) {
+        return streamAbove != Long.MAX_VALUE && method instanceof StreamingMerge sm && sm.prefersStreaming()
+                ? Math.min(streamAbove, 4L * TensorStream.BLOCK) : streamAbove;
+    }
+
     private static MergeReport execute(MergePlan plan, MergeOptions options, Path output, Sink sink) throws IOException {
         long start = System.nanoTime();
         long seed = options.randomSeed() != null ? options.randomSeed() : new java.security.SecureRandom().nextLong();
@@ -297,7 +306,7 @@ public final class Merge {
             sink.putRaw(t, first);
             return read;
         }
-        if (vocabulary == null && t.numel() > streamAbove) {
+        if (vocabulary == null && t.numel() > streamThreshold(plan.method())) {
             Long streamed = stream(plan, t, sink, random, options);
             if (streamed != null) return streamed;
         }

@@ -17,7 +17,7 @@ enum Sparsifier {
      */
     MAGNITUDE {
         @Override
-        float[] apply(float[] delta, Shape s, Sparsity d, Precision p, SplittableRandom rng, boolean rescale,
+        float[] apply(float[] delta, Shape s, Sparsity d, Precision p, SplittableRandom rng, long key, boolean rescale,
                       TensorInputs in) {
             int n = s.numel();
             if (d.density() >= 1) return delta;
@@ -32,15 +32,15 @@ enum Sparsifier {
     /** DARE: keep each entry independently with probability {@code density}. */
     BERNOULLI {
         @Override
-        float[] apply(float[] delta, Shape s, Sparsity d, Precision p, SplittableRandom rng, boolean rescale,
+        float[] apply(float[] delta, Shape s, Sparsity d, Precision p, SplittableRandom rng, long key, boolean rescale,
                       TensorInputs in) {
             int n = s.numel();
             if (d.density() >= 1) return delta;
             // torch samples from a tensor filled with density in the work dtype (float16 is sampled in float32).
             Precision work = p.dtype() == org.mergelab.io.DType.F16 ? Precision.F32 : p;
-            double prob = work.r(d.density());
+            float prob = work.r(d.density());
             boolean[] keep = new boolean[n];
-            for (int i = 0; i < n; i++) keep[i] = rng.nextDouble() < prob;
+            for (int i = 0; i < n; i++) keep[i] = RandomStreams.uniform(key, i) < prob;
             float[] out = in.corrects(Correction.RESCALE_BY_PROBABILITY) && rescale
                     ? dividedByProbability(delta, keep, n, uniform(prob, n), work)
                     : rescaledMasked(delta, keep, n, rescale, work);
@@ -56,7 +56,7 @@ enum Sparsifier {
      */
     MAGNITUDE_OUTLIERS {
         @Override
-        float[] apply(float[] delta, Shape s, Sparsity d, Precision p, SplittableRandom rng, boolean rescale,
+        float[] apply(float[] delta, Shape s, Sparsity d, Precision p, SplittableRandom rng, long key, boolean rescale,
                       TensorInputs in) {
             int n = s.numel();
             if (d.density() >= 1) return delta;
@@ -78,7 +78,7 @@ enum Sparsifier {
      */
     DELLA_MAGPRUNE {
         @Override
-        float[] apply(float[] delta, Shape s, Sparsity d, Precision p, SplittableRandom rng, boolean rescale,
+        float[] apply(float[] delta, Shape s, Sparsity d, Precision p, SplittableRandom rng, long key, boolean rescale,
                       TensorInputs in) {
             int n = s.numel();
             if (d.density() >= 1) return delta;
@@ -147,7 +147,7 @@ enum Sparsifier {
     /** One model's sparsification parameters ({@code gamma} for breadcrumbs, {@code epsilon} for DELLA). */
     record Sparsity(double density, double gamma, double epsilon) {}
 
-    abstract float[] apply(float[] delta, Shape shape, Sparsity sparsity, Precision p, SplittableRandom rng,
+    abstract float[] apply(float[] delta, Shape shape, Sparsity sparsity, Precision p, SplittableRandom rng, long key,
                            boolean rescale, TensorInputs in);
 
     static final double RESCALE_EPS = 1e-7;

@@ -13,5 +13,13 @@ public interface StreamingMerge {
         return true;
     }
 
+    /**
+     * Whether this method streams faster than it merges whole, so tensors of a few blocks are worth streaming too:
+     * DARE's streamed loops run eight lanes at a time where its whole-tensor path is scalar.
+     */
+    default boolean prefersStreaming() {
+        return false;
+    }
+
     void stream(TensorStream in, TensorStream.Output out) throws IOException;
 }

@@ -160,7 +160,7 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
                 Map<String, Object> params = in.perModel(m);
                 Sparsifier.Sparsity s = new Sparsifier.Sparsity(in.perModelDouble(m, "density"),
                         doubleOr(params, "gamma"), doubleOr(params, "epsilon"));
-                delta = sparsifier.apply(delta, shape, s, p, in.random(m), rescale, in);
+                delta = sparsifier.apply(delta, shape, s, p, in.random(m), in.randomKey(m), rescale, in);
             }
             w[k] = p.r((float) in.perModelDouble(m, "weight"));
             for (int i = 0; i < n; i++) delta[i] = p.r(delta[i] * w[k]); // a fresh array: weighted in place
@@ -208,10 +208,17 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
                 && !meta.corrects(Correction.RESCALE_BY_PROBABILITY);
     }
 
+    @Override
+    public boolean prefersStreaming() {
+        return sparsifier == Sparsifier.BERNOULLI && VectorLanes.ENABLED;
+    }
+
     /**
-     * {@link #merge} a chunk at a time. DARE's rescaling needs each model's L1 norms before and after dropping,
-     * so a first pass draws the masks and sums them in torch's order ({@link TorchReductions.CascadeSum}); the
-     * second pass replays the same random stream, so the masks, sums and result equal the in-memory merge's.
+     * {@link #merge} a block at a time. DARE's rescaling needs each model's L1 norms before and after dropping, so
+     * a first pass draws the masks and sums the magnitudes in torch's order ({@link TorchReductions.CascadeSum});
+     * the masks are counter-based ({@link RandomStreams#uniform}), so the second pass draws the very same ones. The
+     * result equals the in-memory merge's bit for bit. Where the JVM has the Vector API and the merge runs in float32
+     * or bfloat16, the loops run eight elements at a time ({@link DareLanes}), with the same operations.
      */
     @Override
     public void stream(TensorStream in, TensorStream.Output out) throws java.io.IOException {
@@ -228,44 +235,50 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
         }
         Precision p = m.precision();
         Precision work = p.dtype() == org.mergelab.io.DType.F16 ? Precision.F32 : p;
-        float[] base = BufferPool.get(0, TensorStream.CHUNK);
+        boolean vector = VectorLanes.ENABLED && work == p && p.dtype() != org.mergelab.io.DType.F16;
+        boolean bf16 = p.dtype() == org.mergelab.io.DType.BF16;
+        int block = TensorStream.BLOCK;
+        float[] base = BufferPool.get(0, block);
         float[][] x = new float[K][];
-        for (int k = 0; k < K; k++) x[k] = BufferPool.get(1 + k, TensorStream.CHUNK);
+        for (int k = 0; k < K; k++) x[k] = BufferPool.get(1 + k, block);
         float[] o = BufferPool.get(K + 1, TensorStream.CHUNK);
         float[] w = new float[K];
-        double[] prob = new double[K];
+        float[] prob = new float[K];
+        long[] key = new long[K];
         boolean[] drops = new boolean[K];
         for (int k = 0; k < K; k++) {
             w[k] = p.r((float) m.perModelDouble(models[k], "weight"));
             double density = m.perModelDouble(models[k], "density");
             drops[k] = sparsifier == Sparsifier.BERNOULLI && density < 1;
             prob[k] = work.r(density);
+            key[k] = m.randomKey(models[k]);
         }
         boolean rescale = m.sharedBool("rescale");
+        float[] u = BufferPool.get(K + 4, block);
         float[] ratio = new float[K];
         boolean[] scaled = new boolean[K];
         if (rescale && anyTrue(drops)) {
-            float[] absDelta = BufferPool.get(K + 2, TensorStream.CHUNK);
-            float[] absKept = BufferPool.get(K + 3, TensorStream.CHUNK);
-            java.util.SplittableRandom[] rng = new java.util.SplittableRandom[K];
+            float[] absDelta = BufferPool.get(K + 2, block);
+            float[] absKept = BufferPool.get(K + 3, block);
             TorchReductions.CascadeSum[] before = new TorchReductions.CascadeSum[K];
             TorchReductions.CascadeSum[] after = new TorchReductions.CascadeSum[K];
             int n = Math.toIntExact(in.numel());
             for (int k = 0; k < K; k++) {
                 if (!drops[k]) continue;
-                rng[k] = m.random(models[k]);
                 before[k] = new TorchReductions.CascadeSum(n);
                 after[k] = new TorchReductions.CascadeSum(n);
             }
-            for (int c = 0; c < in.chunks(); c++) {
-                int len = in.chunkLength(c);
-                in.read(ib, c, base);
+            for (long at = 0; at < in.numel(); at += block) {
+                int len = (int) Math.min(block, in.numel() - at);
+                in.read(ib, at, base, len);
                 for (int k = 0; k < K; k++) {
                     if (!drops[k]) continue;
-                    in.read(models[k], c, x[k]);
-                    for (int i = 0; i < len; i++) {
+                    in.read(models[k], at, x[k], len);
+                    RandomStreams.fill(key[k], at, u, len);
+                    int i = vector ? DareLanes.magnitudes(base, x[k], len, u, prob[k], bf16, absDelta, absKept) : 0;
+                    for (; i < len; i++) {
                         float delta = p.r(x[k][i] - base[i]);
-                        boolean keep = rng[k].nextDouble() < prob[k];
+                        boolean keep = u[i] < prob[k];
                         absDelta[i] = Math.abs(delta);
                         absKept[i] = Math.abs(keep ? delta : delta * 0f);
                     }
@@ -283,8 +296,6 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
             }
         }
 
-        java.util.SplittableRandom[] rng = new java.util.SplittableRandom[K];
-        for (int k = 0; k < K; k++) if (drops[k]) rng[k] = m.random(models[k]);
         boolean normalize = m.sharedBool("normalize");
         double lambda = m.sharedDouble("lambda");
         float constantDivisor = 1f;
@@ -293,50 +304,65 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
             constantDivisor = Math.abs(d) < p.scalar(1e-8) ? 1f : d;
         }
         for (int c = 0; c < in.chunks(); c++) {
-            int len = in.chunkLength(c);
-            in.read(ib, c, base);
-            for (int k = 0; k < K; k++) {
-                in.read(models[k], c, x[k]);
-                float[] v = x[k];
-                for (int i = 0; i < len; i++) {
-                    float delta = p.r(v[i] - base[i]);
-                    if (drops[k]) {
-                        boolean keep = rng[k].nextDouble() < prob[k];
-                        delta = keep ? delta : delta * 0f;
-                        if (scaled[k]) delta = work.r(delta * ratio[k]);
-                        delta = p.r(delta);
+            int chunkLen = in.chunkLength(c);
+            for (int off = 0; off < chunkLen; off += block) {
+                int len = Math.min(block, chunkLen - off);
+                long at = (long) c * TensorStream.CHUNK + off;
+                in.read(ib, at, base, len);
+                for (int k = 0; k < K; k++) {
+                    in.read(models[k], at, x[k], len);
+                    float[] v = x[k];
+                    if (drops[k]) RandomStreams.fill(key[k], at, u, len);
+                    int i = vector ? DareLanes.weighted(base, v, len, u, drops[k], prob[k], scaled[k], ratio[k], w[k],
+                            bf16) : 0;
+                    for (; i < len; i++) {
+                        float delta = p.r(v[i] - base[i]);
+                        if (drops[k]) {
+                            boolean keep = u[i] < prob[k];
+                            delta = keep ? delta : delta * 0f;
+                            if (scaled[k]) delta = work.r(delta * ratio[k]);
+                            delta = p.r(delta);
+                        }
+                        v[i] = p.r(delta * w[k]);
                     }
-                    v[i] = p.r(delta * w[k]);
+                }
+                int i = vector ? DareLanes.combine(x, w, K, base, o, off, len, signConsensus, constantDivisor,
+                        normalize, lambda != 1, (float) lambda, bf16) : 0;
+                for (; i < len; i++) {
+                    o[off + i] = combined(x, w, K, base[i], i, p, constantDivisor, normalize, lambda);
                 }
             }
-            for (int i = 0; i < len; i++) {
-                float mixed, divisor;
-                if (signConsensus) {
-                    float total = 0f;
-                    for (int k = 0; k < K; k++) total += x[k][i];
-                    boolean positive = p.r(total) >= 0;
-                    float sum = 0f, weights = 0f;
-                    for (int k = 0; k < K; k++) {
-                        boolean agree = SignConsensus.agrees(x[k][i], positive);
-                        sum += agree ? x[k][i] : x[k][i] * 0f;
-                        weights += agree ? w[k] : w[k] * 0f;
-                    }
-                    mixed = p.r(sum);
-                    float d = p.r(weights);
-                    divisor = d == 0 ? 1f : d;
-                } else {
-                    float total = 0f;
-                    for (int k = 0; k < K; k++) total += x[k][i];
-                    mixed = p.r(total);
-                    divisor = constantDivisor;
-                }
-                float delta = mixed;
-                if (normalize) delta = p.r(delta / divisor);
-                if (lambda != 1) delta = p.times(delta, lambda);
-                o[i] = p.r(base[i] + delta);
-            }
-            out.write(c, o, len);
+            out.write(c, o, chunkLen);
         }
+    }
+
+    /** One element of the second pass's sum over the models: election (or not), normalisation, λ, the base. */
+    private float combined(float[][] v, float[] w, int models, float base, int i, Precision p, float constantDivisor,
+                           boolean normalize, double lambda) {
+        float mixed, divisor;
+        if (signConsensus) {
+            float total = 0f;
+            for (int k = 0; k < models; k++) total += v[k][i];
+            boolean positive = p.r(total) >= 0;
+            float sum = 0f, weights = 0f;
+            for (int k = 0; k < models; k++) {
+                boolean agree = SignConsensus.agrees(v[k][i], positive);
+                sum += agree ? v[k][i] : v[k][i] * 0f;
+                weights += agree ? w[k] : w[k] * 0f;
+            }
+            mixed = p.r(sum);
+            float d = p.r(weights);
+            divisor = d == 0 ? 1f : d;
+        } else {
+            float total = 0f;
+            for (int k = 0; k < models; k++) total += v[k][i];
+            mixed = p.r(total);
+            divisor = constantDivisor;
+        }
+        float delta = mixed;
+        if (normalize) delta = p.r(delta / divisor);
+        if (lambda != 1) delta = p.times(delta, lambda);
+        return p.r(base + delta);
     }
 
     private static boolean anyTrue(boolean[] b) {

@@ -89,6 +89,11 @@ public final class TensorInputs {
 
     public DType workDtype() { return precision.dtype(); }
 
+    /** The key of input {@code i}'s counter-based draws for this tensor ({@link RandomStreams#uniform}). */
+    public long randomKey(int i) {
+        return random.key(name, i);
+    }
+
     /** The random stream of input {@code i} for this tensor (see {@link RandomStreams}). */
     public SplittableRandom random(int i) {
         return random.stream(name, i);

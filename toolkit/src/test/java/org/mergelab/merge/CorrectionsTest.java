@@ -46,12 +46,12 @@ class CorrectionsTest {
         TensorInputs plain = new TensorInputs("w", new long[] {rows, 1}, List.of(delta), List.of("m"), -1, Map.of(),
                 List.of(Map.of()), DType.F32, RandomStreams.seeded(0), Set.of());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Sparsifier.DELLA_MAGPRUNE
-                .apply(delta, shape, s, Precision.F32, new java.util.SplittableRandom(1), false, plain));
+                .apply(delta, shape, s, Precision.F32, new java.util.SplittableRandom(1), 1L, false, plain));
         assertTrue(e.getMessage().contains("della-single-element-rows"), e.getMessage());
         TensorInputs corrected = new TensorInputs("w", new long[] {rows, 1}, List.of(delta), List.of("m"), -1, Map.of(),
                 List.of(Map.of()), DType.F32, RandomStreams.seeded(0), Set.of(Correction.DELLA_SINGLE_ELEMENT_ROWS));
         float[] kept = Sparsifier.DELLA_MAGPRUNE.apply(delta, shape, s, Precision.F32,
-                new java.util.SplittableRandom(1), false, corrected);
+                new java.util.SplittableRandom(1), 1L, false, corrected);
         int n = 0;
         for (float v : kept) if (v != 0) n++;
         assertEquals(0.3, n / (double) rows, 5 * Math.sqrt(0.21 / rows), "kept with probability density");

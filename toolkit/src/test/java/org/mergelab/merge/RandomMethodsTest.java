@@ -61,7 +61,7 @@ class RandomMethodsTest {
         Sparsifier.Shape shape = Sparsifier.Shape.of(new long[] {n});
         for (double density : new double[] {0.1, 0.35, 0.8}) {
             float[] kept = Sparsifier.BERNOULLI.apply(delta, shape, new Sparsifier.Sparsity(density, 0, 0),
-                    Precision.F32, new SplittableRandom(3), true, inputsFor(n, Set.of()));
+                    Precision.F32, new SplittableRandom(3), 3L, true, inputsFor(n, Set.of()));
             double fraction = nonzero(kept) / (double) n;
             double sigma = Math.sqrt(density * (1 - density) / n);
             assertEquals(density, fraction, 5 * sigma, "kept fraction at density " + density);
@@ -73,11 +73,11 @@ class RandomMethodsTest {
                 if (kept[i] != 0) assertEquals(delta[i] * factor, kept[i], 1e-6 * Math.abs(kept[i]) + 1e-12);
             }
             float[] plain = Sparsifier.BERNOULLI.apply(delta, shape, new Sparsifier.Sparsity(density, 0, 0),
-                    Precision.F32, new SplittableRandom(3), false, inputsFor(n, Set.of()));
+                    Precision.F32, new SplittableRandom(3), 3L, false, inputsFor(n, Set.of()));
             assertEquals(nonzero(kept), nonzero(plain), "the same draws without rescale");
             // the papers' rescaling: each kept entry divided by p, so the L1 norm is kept in expectation only
             float[] byP = Sparsifier.BERNOULLI.apply(delta, shape, new Sparsifier.Sparsity(density, 0, 0),
-                    Precision.F32, new SplittableRandom(3), true, inputsFor(n, Set.of(Correction.RESCALE_BY_PROBABILITY)));
+                    Precision.F32, new SplittableRandom(3), 3L, true, inputsFor(n, Set.of(Correction.RESCALE_BY_PROBABILITY)));
             for (int i = 0; i < n; i++) {
                 if (byP[i] != 0) assertEquals(delta[i] / (float) density, byP[i], 1e-6 * Math.abs(byP[i]));
             }
@@ -98,7 +98,7 @@ class RandomMethodsTest {
         float[] delta = gaussian(n, 2, 0.01);
         Half.roundInPlace(delta, n, DType.BF16);
         float[] kept = Sparsifier.BERNOULLI.apply(delta, Sparsifier.Shape.of(new long[] {n}),
-                new Sparsifier.Sparsity(0.35, 0, 0), Precision.of(DType.BF16), new SplittableRandom(5), false,
+                new Sparsifier.Sparsity(0.35, 0, 0), Precision.of(DType.BF16), new SplittableRandom(5), 5L, false,
                 inputsFor(n, Set.of()));
         double p = Half.roundToBf16(0.35f); // torch samples from full_like(delta, density) in bfloat16: 0.349609375
         assertEquals(p, nonzero(kept) / (double) n, 5 * Math.sqrt(p * (1 - p) / n));
@@ -111,7 +111,7 @@ class RandomMethodsTest {
         float[] delta = gaussian(n, 3, 0.01);
         double density = 0.5, eps = 0.2;
         float[] kept = Sparsifier.DELLA_MAGPRUNE.apply(delta, Sparsifier.Shape.of(new long[] {rows, len}),
-                new Sparsifier.Sparsity(density, 0, eps), Precision.F32, new SplittableRandom(11), false,
+                new Sparsifier.Sparsity(density, 0, eps), Precision.F32, new SplittableRandom(11), 11L, false,
                 inputsFor(n, Set.of()));
         assertEquals(density, nonzero(kept) / (double) n, 5 * Math.sqrt(0.25 / n), "overall kept fraction");
         // per row, the smallest tenth is kept with p in [0.3, 0.34], the largest tenth with p in [0.66, 0.7]
