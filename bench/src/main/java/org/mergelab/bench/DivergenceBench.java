@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.mergelab.analysis.Divergence;
+import org.mergelab.analysis.TaskVectors;
 import org.mergelab.hub.TestModels;
 import org.mergelab.io.Checkpoint;
 import org.mergelab.io.DType;
@@ -24,7 +25,9 @@ import org.mergelab.io.DType;
  *       buffers, nothing decoded: the strictest floor;</li>
  *   <li>{@code read-floor}: {@link ReadFloor}'s floor, every tensor of both read as float32 one at a time through the
  *       toolkit's reader (one thread);</li>
- *   <li>{@code divergence}: {@code Divergence.between(a, b)}, every figure of the table.</li>
+ *   <li>{@code divergence}: {@code Divergence.between(a, b)}, every figure of the table;</li>
+ *   <li>{@code task-vectors}: {@code TaskVectors.of(a, b)}, the task-vector table of b against a (norms, sparsity,
+ *       top-mass shares, kurtosis, what TIES and DARE keep), which also selects each tensor's top entries.</li>
  * </ul>
  * Without model folders it writes a TinyLlama-1.1B-shaped base and "fine-tune" (bf16, random weights, 2.2 GB each)
  * with {@link TestModels} into a scratch folder and deletes them afterwards. Each figure is wall-clock seconds;
@@ -33,7 +36,7 @@ import org.mergelab.io.DType;
 final class DivergenceBench implements Main.Benchmark {
     @Override
     public String summary() {
-        return "[--a DIR --b DIR | --scratch DIR] [--model NAME] [--repeats N] [--keep]: divergence table vs reading"
+        return "[--a DIR --b DIR | --scratch DIR] [--model NAME] [--repeats N] [--keep]: divergence and task-vector tables vs reading"
                 + " the files (default: TinyLlama-1.1B shapes, bf16, written to a scratch folder and deleted)";
     }
 
@@ -89,7 +92,9 @@ final class DivergenceBench implements Main.Benchmark {
         readRaw(files, threads);
         ReadFloor.readAll(a);
         Divergence.between(a, b);
+        TaskVectors.of(a, b);
         double[][] raw = new double[2][repeats], floor = new double[2][repeats], div = new double[2][repeats];
+        double[][] tv = new double[2][repeats];
         for (int r = 0; r < repeats; r++) {
             timed(raw, r, () -> readRaw(files, threads));
             timed(floor, r, () -> {
@@ -97,6 +102,7 @@ final class DivergenceBench implements Main.Benchmark {
                 ReadFloor.readAll(b);
             });
             timed(div, r, () -> Divergence.between(a, b));
+            timed(tv, r, () -> TaskVectors.of(a, b));
         }
         Harness.Report report = new Harness.Report();
         Harness.Figure fRaw = report.add(Harness.figure("read-raw.seconds", "s", raw[0]));
@@ -105,10 +111,14 @@ final class DivergenceBench implements Main.Benchmark {
         report.add(Harness.figure("read-raw.cpu_seconds", "s", raw[1]));
         report.add(Harness.figure("read-floor.cpu_seconds", "s", floor[1]));
         report.add(Harness.figure("divergence.cpu_seconds", "s", div[1]));
+        Harness.Figure fTv = report.add(Harness.figure("task-vectors.seconds", "s", tv[0]));
+        report.add(Harness.figure("task-vectors.cpu_seconds", "s", tv[1]));
         report.add(Harness.figure("divergence.bytes_per_s", "B/s", new double[] {bytes / fDiv.median()}));
         report.add(Harness.figure("read-raw.bytes_per_s", "B/s", new double[] {bytes / fRaw.median()}));
         report.add(Harness.ratio("divergence/read-raw", fDiv, fRaw));
         report.add(Harness.ratio("divergence/read-floor", fDiv, fFloor));
+        report.add(Harness.ratio("task-vectors/read-raw", fTv, fRaw));
+        report.add(Harness.ratio("task-vectors/read-floor", fTv, fFloor));
         System.out.println("# divergence alone, in a fresh JVM: " + memoryOfOneRun(a, b));
     }
 

@@ -35,6 +35,8 @@ final class TaskVectorScan {
         double top1Abs, top1Sq, top10Abs, top10Sq;
         double tiesAbs, tiesSq;
         long tiesKept;
+        /** TIES's trimming threshold, reused by the sign figures. */
+        TopK.Threshold ties;
         long dareKept;
         double dareAbs, dareSq;
         long[] histogram = new long[HIST_BINS];
@@ -117,7 +119,12 @@ final class TaskVectorScan {
                 t.dots[j][i] = s;
             }
         }
-        signs(t, d, numel, o);
+        if (n == 1) {
+            // One task vector cannot disagree with itself: no conflicts, and the elected sign is each kept entry's own.
+            t.trimmedAbs = t.models[0].tiesAbs;
+        } else {
+            signs(t, d, numel, o);
+        }
         return t;
     }
 
@@ -146,6 +153,8 @@ final class TaskVectorScan {
         long zeros = 0;
         double[] thresholds = o.thresholds();
         long[] below = new long[thresholds.length];
+        // Four interleaved histograms: neighbouring |δ| mostly share a bin, and one array would serialise the increments.
+        int[] hist = new int[4 * HIST_BINS];
         for (int i = 0; i < numel; i++) {
             double v = d[i];
             double a = Math.abs(v);
@@ -154,9 +163,12 @@ final class TaskVectorScan {
             double c = v - mean, c2 = c * c;
             m2 += c2;
             m4 += c2 * c2;
-            if (v == 0) zeros++;
-            for (int k = 0; k < thresholds.length; k++) if (a <= thresholds[k]) below[k]++;
-            s.histogram[bin((float) a)]++;
+            zeros += v == 0 ? 1 : 0;
+            for (int k = 0; k < thresholds.length; k++) below[k] += a <= thresholds[k] ? 1 : 0;
+            hist[(i & 3) * HIST_BINS + bin((float) a)]++;
+        }
+        for (int l = 0; l < 4; l++) {
+            for (int k = 0; k < HIST_BINS; k++) s.histogram[k] += hist[l * HIST_BINS + k];
         }
         s.sumSq = sumSq;
         s.sumAbs = sumAbs;
@@ -165,17 +177,17 @@ final class TaskVectorScan {
         s.zeros = zeros;
         s.below = below;
 
-        double[] top = topSums(d, numel, TopK.select(d, numel, TopK.count(0.01, numel)));
+        int kTies = TopK.count(o.tiesDensity(), numel);
+        TopK.Threshold[] th = TopK.select(d, numel, new int[] {TopK.count(0.01, numel), TopK.count(0.10, numel), kTies});
+        double[] top = topSums(d, numel, th);
         s.top1Abs = top[0];
         s.top1Sq = top[1];
-        top = topSums(d, numel, TopK.select(d, numel, TopK.count(0.10, numel)));
-        s.top10Abs = top[0];
-        s.top10Sq = top[1];
-        int kTies = TopK.count(o.tiesDensity(), numel);
-        top = topSums(d, numel, TopK.select(d, numel, kTies));
+        s.top10Abs = top[2];
+        s.top10Sq = top[3];
         s.tiesKept = kTies;
-        s.tiesAbs = top[0];
-        s.tiesSq = top[1];
+        s.tiesAbs = top[4];
+        s.tiesSq = top[5];
+        s.ties = th[2];
 
         long cutoff = dareCutoff(o.dareDensity());
         boolean all = o.dareDensity() >= 1;
@@ -183,12 +195,12 @@ final class TaskVectorScan {
         long kept = 0;
         double dareAbs = 0, dareSq = 0;
         for (int i = 0; i < numel; i++) {
-            if (all || Long.compareUnsigned(mix(key + i), cutoff) < 0) {
-                double v = d[i];
-                kept++;
-                dareAbs += Math.abs(v);
-                dareSq += v * v;
-            }
+            // 0 or 1 rather than a branch: the draws are random by design.
+            int in = all || Long.compareUnsigned(mix(key + i), cutoff) < 0 ? 1 : 0;
+            double v = d[i], a = Math.abs(v);
+            kept += in;
+            dareAbs += in * a;
+            dareSq += in * (v * v);
         }
         s.dareKept = kept;
         s.dareAbs = dareAbs;
@@ -203,20 +215,33 @@ final class TaskVectorScan {
         return (long) (density * 0x1p63) << 1;
     }
 
-    /** Σ|δ| and Σδ² over the top k of {@code d}, ties at the threshold taken as many as needed. */
-    private static double[] topSums(float[] d, int n, TopK.Threshold th) {
-        double abs = 0, sq = 0;
+    /** Σ|δ| and Σδ² over the top k of {@code d} for each threshold, in one pass; ties at a threshold taken as many as needed. */
+    private static double[] topSums(float[] d, int n, TopK.Threshold[] th) {
+        int m = th.length;
+        double[] out = new double[2 * m];
+        int[] bits = new int[m];
+        int lowest = Integer.MAX_VALUE;
+        for (int j = 0; j < m; j++) {
+            bits[j] = th[j].bits();
+            lowest = Math.min(lowest, bits[j]);
+        }
         for (int i = 0; i < n; i++) {
-            if (TopK.magnitudeBits(d[i]) > th.bits()) {
-                double a = Math.abs(d[i]);
-                abs += a;
-                sq += a * a;
+            int b = TopK.magnitudeBits(d[i]);
+            if (b <= lowest) continue;
+            double a = Math.abs(d[i]);
+            for (int j = 0; j < m; j++) {
+                // 0 or 1 rather than a branch: whether an entry is above a threshold is a coin toss to the predictor.
+                double in = b > bits[j] ? 1 : 0;
+                out[2 * j] += in * a;
+                out[2 * j + 1] += in * (a * a);
             }
         }
-        double v = th.k() == 0 ? 0 : th.value();
-        abs += th.ties() * v;
-        sq += th.ties() * (double) v * v;
-        return new double[] {abs, sq};
+        for (int j = 0; j < m; j++) {
+            double v = th[j].k() == 0 ? 0 : th[j].value();
+            out[2 * j] += th[j].ties() * v;
+            out[2 * j + 1] += th[j].ties() * v * v;
+        }
+        return out;
     }
 
     /**
@@ -229,7 +254,7 @@ final class TaskVectorScan {
         TopK.Threshold[] th = new TopK.Threshold[n];
         int[] tiesLeft = new int[n];
         for (int m = 0; m < n; m++) {
-            th[m] = TopK.select(d[m], numel, TopK.count(o.tiesDensity(), numel));
+            th[m] = t.models[m].ties;
             tiesLeft[m] = th[m].ties();
         }
         long conflicts = 0, conflictsTrimmed = 0;

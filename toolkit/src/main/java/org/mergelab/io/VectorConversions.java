@@ -22,6 +22,9 @@ final class VectorConversions {
     // the shared float/int reinterpretation only while its type profile sees one vector class, and a kernel of
     // another width in the same JVM turns the others into slow Java fallbacks (ten times slower, measured).
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    /** bf16 loads: sixteen at a time, the same shape as the divergence kernel's loads (one class per shared intrinsic). */
+    private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
+    /** bf16 stores: eight at a time, the narrowing of one float vector (the only user of this shape's stores). */
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final int L = I.length();
@@ -31,10 +34,12 @@ final class VectorConversions {
     /** {@code n} bf16 values from byte {@code at} of {@code b} (little-endian) into {@code dst[off..)}. */
     static void bf16ToFloats(ByteBuffer b, int at, float[] dst, int off, int n) {
         int i = 0;
-        for (; i + L <= n; i += L) {
-            ShortVector s = ShortVector.fromByteBuffer(S, b, at + (i << 1), ByteOrder.LITTLE_ENDIAN);
-            IntVector bits = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16);
-            bits.reinterpretAsFloats().intoArray(dst, off + i);
+        for (; i + 2 * L <= n; i += 2 * L) {
+            ShortVector s = ShortVector.fromByteBuffer(S16, b, at + (i << 1), ByteOrder.LITTLE_ENDIAN);
+            IntVector lo = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16);
+            IntVector hi = ((IntVector) s.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 16);
+            lo.reinterpretAsFloats().intoArray(dst, off + i);
+            hi.reinterpretAsFloats().intoArray(dst, off + i + L);
         }
         for (; i < n; i++) dst[off + i] = Half.bf16ToFloat(b.getShort(at + (i << 1)));
     }

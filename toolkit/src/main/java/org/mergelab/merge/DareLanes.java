@@ -5,12 +5,13 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.mergelab.io.Half;
 
 /**
  * The streamed task-arithmetic and DARE loops ({@link TaskArithmeticMerge#stream}) eight elements at a time, with
  * the same operations in the same order as the scalar loops, so the results are the same bits: float32 arithmetic,
  * bfloat16 rounding after each operation where the merge runs in bfloat16, and masks from the draws of
- * {@link RandomStreams#fill} (computed by the caller). Loaded only where the JVM has the Vector API ({@link VectorLanes#ENABLED}).
+ * {@link RandomStreams#fill} (computed by the caller). Loaded only where the JVM has the Vector API ({@link VectorSupport#ENABLED}).
  */
 final class DareLanes {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
@@ -19,32 +20,42 @@ final class DareLanes {
 
     private DareLanes() {}
 
-    /** What the working dtype rounds each result to: nothing (float32) or bfloat16. */
-    private static FloatVector r(FloatVector x, boolean bf16) {
-        if (!bf16) return x;
-        IntVector bits = x.reinterpretAsInts();
-        IntVector bias = bits.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF);
-        IntVector rounded = bits.add(bias).and(0xFFFF0000);
-        VectorMask<Integer> nan = bits.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
-        IntVector quiet = bits.and(0xFFFF0000).or(0x00400000);
-        return rounded.blend(quiet, nan).reinterpretAsFloats();
+    /*
+     * Every vector lives inside one loop of one method: no vector is passed to or returned from a helper, and none is
+     * carried around an inner loop over the models. C2 compiles a small helper such as a rounding function on its own
+     * once it is hot, then no longer inlines it (its machine code is too large), and a vector crossing that call, or
+     * a loop's back edge, is boxed: the Vector API's Java fallback, tens of times slower and allocating gigabytes.
+     * So intermediate results go through the (cache-resident) block arrays, and rounding is a loop of its own.
+     */
+
+    /** Rounds {@code a[0, n)} to bfloat16 in place (nearest, ties to even; NaN stays NaN), as the scalar loop's r(). */
+    static void roundBf16(float[] a, int n) {
+        roundBf16Range(a, 0, n);
+    }
+
+    private static void round(float[] a, int n, boolean bf16) {
+        if (bf16) roundBf16(a, n);
     }
 
     /**
-     * First pass of DARE's rescaling over elements {@code [0, n)} of a block that starts at element {@code start} of
-     * the tensor: {@code |δ|} and {@code |mask · δ|} into the two arrays, for summing. Returns the elements done (a
-     * multiple of eight); the caller finishes the tail.
+     * First pass of DARE's rescaling over elements {@code [0, n)} of a block: {@code |δ|} and {@code |mask · δ|}
+     * into the two arrays, for summing, {@code δ = r(x − base)}. Returns the elements done (a multiple of eight); the
+     * caller finishes the tail.
      */
     static int magnitudes(float[] base, float[] x, int n, float[] u, float prob, boolean bf16,
                           float[] absDelta, float[] absKept) {
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector d = r(FloatVector.fromArray(F, x, i).sub(FloatVector.fromArray(F, base, i)), bf16);
-            VectorMask<Float> keep = FloatVector.fromArray(F, u, i).compare(VectorOperators.LT, prob);
-            d.abs().intoArray(absDelta, i);
-            d.blend(d.mul(0f), keep.not()).abs().intoArray(absKept, i);
+        int m = n - n % L;
+        for (int i = 0; i < m; i += L) {
+            FloatVector.fromArray(F, x, i).sub(FloatVector.fromArray(F, base, i)).intoArray(absDelta, i);
         }
-        return i;
+        round(absDelta, m, bf16);
+        for (int i = 0; i < m; i += L) {
+            FloatVector d = FloatVector.fromArray(F, absDelta, i);
+            VectorMask<Float> keep = FloatVector.fromArray(F, u, i).compare(VectorOperators.LT, prob);
+            d.blend(d.mul(0f), keep.not()).abs().intoArray(absKept, i);
+            d.abs().intoArray(absDelta, i);
+        }
+        return m;
     }
 
     /**
@@ -53,55 +64,100 @@ final class DareLanes {
      */
     static int weighted(float[] base, float[] x, int n, float[] u, boolean drops, float prob,
                         boolean scaled, float ratio, float w, boolean bf16) {
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector d = r(FloatVector.fromArray(F, x, i).sub(FloatVector.fromArray(F, base, i)), bf16);
-            if (drops) {
+        int m = n - n % L;
+        for (int i = 0; i < m; i += L) {
+            FloatVector.fromArray(F, x, i).sub(FloatVector.fromArray(F, base, i)).intoArray(x, i);
+        }
+        round(x, m, bf16);
+        if (drops) {
+            for (int i = 0; i < m; i += L) {
+                FloatVector d = FloatVector.fromArray(F, x, i);
                 VectorMask<Float> keep = FloatVector.fromArray(F, u, i).compare(VectorOperators.LT, prob);
                 d = d.blend(d.mul(0f), keep.not());
-                if (scaled) d = r(d.mul(ratio), bf16);
+                (scaled ? d.mul(ratio) : d).intoArray(x, i);
             }
-            r(d.mul(w), bf16).intoArray(x, i);
+            if (scaled) round(x, m, bf16);
         }
-        return i;
+        for (int i = 0; i < m; i += L) FloatVector.fromArray(F, x, i).mul(w).intoArray(x, i);
+        round(x, m, bf16);
+        return m;
     }
 
     /**
      * The election and the sum over the models' weighted task vectors {@code v[k]}, then the base added back:
-     * {@code out[outOff + i] = r(base + [λ ·] Δ [/ D])}. Returns the elements done (a multiple of eight).
+     * {@code out[outOff + i] = r(base + [λ ·] Δ [/ D])}. {@code total}, {@code sum} and {@code weights} are scratch
+     * blocks. Returns the elements done (a multiple of eight).
      */
     static int combine(float[][] v, float[] w, int models, float[] base, float[] out, int outOff, int n,
                        boolean signConsensus, float constantDivisor, boolean normalize, boolean scaleByLambda,
-                       float lambda, boolean bf16) {
-        int i = 0;
-        FloatVector zero = FloatVector.zero(F), one = FloatVector.broadcast(F, 1f);
-        for (; i + L <= n; i += L) {
-            FloatVector total = zero;
-            for (int k = 0; k < models; k++) total = total.add(FloatVector.fromArray(F, v[k], i));
-            FloatVector mixed, divisor;
-            if (signConsensus) {
-                VectorMask<Float> positive = r(total, bf16).compare(VectorOperators.GE, 0f);
-                FloatVector sum = zero, weights = zero;
-                for (int k = 0; k < models; k++) {
-                    FloatVector vk = FloatVector.fromArray(F, v[k], i);
-                    VectorMask<Float> agree = vk.compare(VectorOperators.GT, 0f).and(positive)
-                            .or(vk.compare(VectorOperators.LT, 0f).andNot(positive));
-                    sum = sum.add(vk.blend(vk.mul(0f), agree.not()));
-                    FloatVector wk = FloatVector.broadcast(F, w[k]);
-                    weights = weights.add(wk.blend(wk.mul(0f), agree.not()));
-                }
-                mixed = r(sum, bf16);
-                FloatVector d = r(weights, bf16);
-                divisor = d.blend(one, d.compare(VectorOperators.EQ, 0f));
-            } else {
-                mixed = r(total, bf16);
-                divisor = FloatVector.broadcast(F, constantDivisor);
+                       float lambda, boolean bf16, float[] total, float[] sum, float[] weights) {
+        int m = n - n % L;
+        // Σ_k v_k from zero in model order, as the scalar loop adds.
+        java.util.Arrays.fill(total, 0, m, 0f);
+        for (int k = 0; k < models; k++) {
+            float[] vk = v[k];
+            for (int i = 0; i < m; i += L) {
+                FloatVector.fromArray(F, total, i).add(FloatVector.fromArray(F, vk, i)).intoArray(total, i);
             }
-            FloatVector delta = mixed;
-            if (normalize) delta = r(delta.div(divisor), bf16);
-            if (scaleByLambda) delta = r(delta.mul(lambda), bf16);
-            r(FloatVector.fromArray(F, base, i).add(delta), bf16).intoArray(out, outOff + i);
         }
-        return i;
+        round(total, m, bf16);
+        float[] mixed = total;
+        if (signConsensus) {
+            // The elected sign is that of the rounded total; each model adds its value and weight where it agrees.
+            java.util.Arrays.fill(sum, 0, m, 0f);
+            java.util.Arrays.fill(weights, 0, m, 0f);
+            for (int k = 0; k < models; k++) {
+                float[] vk = v[k];
+                FloatVector wk = FloatVector.broadcast(F, w[k]);
+                FloatVector wk0 = wk.mul(0f);
+                for (int i = 0; i < m; i += L) {
+                    FloatVector x = FloatVector.fromArray(F, vk, i);
+                    VectorMask<Float> positive = FloatVector.fromArray(F, total, i).compare(VectorOperators.GE, 0f);
+                    VectorMask<Float> agree = x.compare(VectorOperators.GT, 0f).and(positive)
+                            .or(x.compare(VectorOperators.LT, 0f).andNot(positive));
+                    FloatVector.fromArray(F, sum, i).add(x.blend(x.mul(0f), agree.not())).intoArray(sum, i);
+                    FloatVector.fromArray(F, weights, i).add(wk.blend(wk0, agree.not())).intoArray(weights, i);
+                }
+            }
+            round(sum, m, bf16);
+            round(weights, m, bf16);
+            mixed = sum;
+        }
+        if (normalize) {
+            for (int i = 0; i < m; i += L) {
+                FloatVector divisor;
+                if (signConsensus) {
+                    FloatVector d = FloatVector.fromArray(F, weights, i);
+                    divisor = d.blend(1f, d.compare(VectorOperators.EQ, 0f));
+                } else {
+                    divisor = FloatVector.broadcast(F, constantDivisor);
+                }
+                FloatVector.fromArray(F, mixed, i).div(divisor).intoArray(mixed, i);
+            }
+            round(mixed, m, bf16);
+        }
+        if (scaleByLambda) {
+            for (int i = 0; i < m; i += L) FloatVector.fromArray(F, mixed, i).mul(lambda).intoArray(mixed, i);
+            round(mixed, m, bf16);
+        }
+        for (int i = 0; i < m; i += L) {
+            FloatVector.fromArray(F, base, i).add(FloatVector.fromArray(F, mixed, i)).intoArray(out, outOff + i);
+        }
+        if (bf16) roundBf16Range(out, outOff, m);
+        return m;
+    }
+
+    /** {@link #roundBf16} over {@code a[from, from + n)}. */
+    private static void roundBf16Range(float[] a, int from, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            IntVector bits = FloatVector.fromArray(F, a, from + i).reinterpretAsInts();
+            IntVector bias = bits.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF);
+            IntVector rounded = bits.add(bias).and(0xFFFF0000);
+            VectorMask<Integer> nan = bits.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
+            IntVector quiet = bits.and(0xFFFF0000).or(0x00400000);
+            rounded.blend(quiet, nan).reinterpretAsFloats().intoArray(a, from + i);
+        }
+        for (; i < n; i++) a[from + i] = Half.roundToBf16(a[from + i]);
     }
 }

@@ -70,7 +70,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
 
     /** Σ (a/na)(b/nb) over one chunk, summed in torch's order ({@code prod} is scratch). */
     private static float normalizedDot(float[] a, float[] b, int start, int len, float na, float nb, float[] prod) {
-        if (VectorLanes.ENABLED) {
+        if (VectorSupport.ENABLED) {
             VectorLanes.normalizedProduct(a, b, start, na, nb, prod, len);
         } else {
             for (int i = 0; i < len; i++) prod[i] = (a[start + i] / na) * (b[start + i] / nb);
@@ -137,7 +137,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
                 long at = (long) c * TensorStream.CHUNK + off;
                 in.read(ia, at, a, k);
                 in.read(ib, at, b, k);
-                if (VectorLanes.ENABLED) {
+                if (VectorSupport.ENABLED) {
                     VectorLanes.normalizedProduct(a, b, na, nb, prod, k);
                 } else {
                     for (int i = 0; i < k; i++) prod[i] = (a[i] / na) * (b[i] / nb);
@@ -155,7 +155,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
                 long at = (long) c * TensorStream.CHUNK + off;
                 in.read(ia, at, a, k);
                 in.read(ib, at, b, k);
-                if (VectorLanes.ENABLED) {
+                if (VectorSupport.ENABLED) {
                     VectorLanes.interpolate(ca, a, cb, b, o, off, k);
                 } else {
                     for (int i = 0; i < k; i++) o[off + i] = ca * a[i] + cb * b[i];
@@ -183,7 +183,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
     static float[] slerpInto(float[] out, float t, float[] a, float[] b, int n) {
         Coefficients c = coefficients(t, a, b, n);
         float ca = c.ofA(), cb = c.ofB();
-        if (VectorLanes.ENABLED) {
+        if (VectorSupport.ENABLED) {
             VectorLanes.interpolate(ca, a, cb, b, out, 0, n);
         } else {
             for (int i = 0; i < n; i++) out[i] = ca * a[i] + cb * b[i];

@@ -210,7 +210,7 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
 
     @Override
     public boolean prefersStreaming() {
-        return sparsifier == Sparsifier.BERNOULLI && VectorLanes.ENABLED;
+        return sparsifier == Sparsifier.BERNOULLI && VectorSupport.ENABLED;
     }
 
     /**
@@ -235,7 +235,7 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
         }
         Precision p = m.precision();
         Precision work = p.dtype() == org.mergelab.io.DType.F16 ? Precision.F32 : p;
-        boolean vector = VectorLanes.ENABLED && work == p && p.dtype() != org.mergelab.io.DType.F16;
+        boolean vector = VectorSupport.ENABLED && work == p && p.dtype() != org.mergelab.io.DType.F16;
         boolean bf16 = p.dtype() == org.mergelab.io.DType.BF16;
         int block = TensorStream.BLOCK;
         float[] base = BufferPool.get(0, block);
@@ -298,6 +298,8 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
 
         boolean normalize = m.sharedBool("normalize");
         double lambda = m.sharedDouble("lambda");
+        float[] total = BufferPool.get(K + 2, block), sum = BufferPool.get(K + 3, block);
+        float[] weights = BufferPool.get(K + 5, block);
         float constantDivisor = 1f;
         if (!signConsensus) {
             float d = ModelSum.ofScalars(w, p);
@@ -327,7 +329,7 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
                     }
                 }
                 int i = vector ? DareLanes.combine(x, w, K, base, o, off, len, signConsensus, constantDivisor,
-                        normalize, lambda != 1, (float) lambda, bf16) : 0;
+                        normalize, lambda != 1, (float) lambda, bf16, total, sum, weights) : 0;
                 for (; i < len; i++) {
                     o[off + i] = combined(x, w, K, base[i], i, p, constantDivisor, normalize, lambda);
                 }

@@ -178,7 +178,7 @@ final class TorchReductions {
         }
 
         private void addRow(float[] x, int at) {
-            if (VectorLanes.ENABLED) {
+            if (VectorSupport.ENABLED) {
                 VectorLanes.addRow(acc, x, at);
             } else {
                 for (int j = 0; j < ROW; j++) acc[j] += x[at + j];
@@ -229,7 +229,7 @@ final class TorchReductions {
         NormSum add(float[] x, int off, int len) {
             if (tailLen > 0) throw new IllegalStateException("only the last piece may have a partial vector");
             int full = len - len % LANES;
-            if (VectorLanes.ENABLED) {
+            if (VectorSupport.ENABLED) {
                 VectorLanes.sumSquares(acc, x, off, full);
             } else {
                 for (int d = 0; d < full; d += LANES) {

@@ -6,14 +6,10 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The inner loops of SLERP and of torch's reductions on eight-lane float vectors, torch's own lane width (its AVX2
  * kernels), so each lane adds in the same order as torch's and the results keep its bits: the same IEEE operations
- * as the scalar loops, eight at a time. Loaded only where the JVM has the Vector API ({@link #ENABLED}).
+ * as the scalar loops, eight at a time. Loaded only where the JVM has the Vector API ({@link VectorSupport#ENABLED}).
  */
 final class VectorLanes {
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-
-    /** Whether the JVM has the Vector API and it is not turned off with {@code -Dmergelab.vector=false}. */
-    static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("mergelab.vector", "true"))
-            && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() && Check.works();
 
     private VectorLanes() {}
 
@@ -62,7 +58,7 @@ final class VectorLanes {
     }
 
     /** Loads the class once, checks it against scalar arithmetic and warms it up; any failure keeps scalar loops. */
-    private static final class Check {
+    static final class Check {
         static boolean works() {
             try {
                 float[] a = new float[64], b = new float[64], out = new float[64], acc = new float[32];

@@ -31,7 +31,7 @@ class TorchReductionsTest {
     @Test
     void theVectorLanesAreInUse() {
         // Surefire starts the JVM with the Vector API, so these tests check the vector loops against torch.
-        org.junit.jupiter.api.Assertions.assertTrue(VectorLanes.ENABLED);
+        org.junit.jupiter.api.Assertions.assertTrue(VectorSupport.ENABLED);
     }
 
     @Test
