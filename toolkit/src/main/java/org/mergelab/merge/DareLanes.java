@@ -28,6 +28,29 @@ final class DareLanes {
      * So intermediate results go through the (cache-resident) block arrays, and rounding is a loop of its own.
      */
 
+    /**
+     * {@link RandomStreams#fill}'s loop eight lanes at a time: the same two rounds of lowbias32 on the same 32-bit
+     * words, so the same floats. (C2 leaves the scalar loop scalar: it uses the loop counter as data.) Returns the
+     * elements done (a multiple of eight).
+     */
+    static int fill(int first, int lo, int hi, float[] u, int n) {
+        int m = n - n % L;
+        IntVector lanes = IntVector.zero(I).addIndex(1);
+        for (int i = 0; i < m; i += L) {
+            IntVector x = lanes.add(first + i).lanewise(VectorOperators.XOR, lo);
+            x = x.lanewise(VectorOperators.XOR, x.lanewise(VectorOperators.LSHR, 16)).mul(0x7feb352d);
+            x = x.lanewise(VectorOperators.XOR, x.lanewise(VectorOperators.LSHR, 15)).mul(0x846ca68b);
+            x = x.lanewise(VectorOperators.XOR, x.lanewise(VectorOperators.LSHR, 16));
+            x = x.lanewise(VectorOperators.XOR, hi);
+            x = x.lanewise(VectorOperators.XOR, x.lanewise(VectorOperators.LSHR, 16)).mul(0x7feb352d);
+            x = x.lanewise(VectorOperators.XOR, x.lanewise(VectorOperators.LSHR, 15)).mul(0x846ca68b);
+            x = x.lanewise(VectorOperators.XOR, x.lanewise(VectorOperators.LSHR, 16));
+            ((FloatVector) x.lanewise(VectorOperators.LSHR, 8).convert(VectorOperators.I2F, 0)).mul(0x1.0p-24f)
+                    .intoArray(u, i);
+        }
+        return m;
+    }
+
     /** Rounds {@code a[0, n)} to bfloat16 in place (nearest, ties to even; NaN stays NaN), as the scalar loop's r(). */
     static void roundBf16(float[] a, int n) {
         roundBf16Range(a, 0, n);

@@ -53,7 +53,7 @@ public final class RandomStreams {
         return (h >>> 8) * 0x1.0p-24f;
     }
 
-    /** {@link #uniform} for indices {@code start .. start + n - 1} into {@code u[0..n)} (a loop the JIT vectorises). */
+    /** {@link #uniform} for indices {@code start .. start + n - 1} into {@code u[0..n)}. */
     public static void fill(long key, long start, float[] u, int n) {
         int lo = (int) key, hi = (int) (key >>> 32) ^ (int) (start >>> 32);
         int first = (int) start;
@@ -61,7 +61,8 @@ public final class RandomStreams {
             for (int i = 0; i < n; i++) u[i] = uniform(key, start + i);
             return;
         }
-        for (int i = 0; i < n; i++) {
+        int i = VectorSupport.ENABLED ? DareLanes.fill(first, lo, hi, u, n) : 0;
+        for (; i < n; i++) {
             int h = hash32((first + i) ^ lo);
             h = hash32(h ^ hi);
             u[i] = (h >>> 8) * 0x1.0p-24f;

@@ -54,6 +54,29 @@ class RandomMethodsTest {
         return c;
     }
 
+    /**
+     * A block of draws filled at once (eight lanes at a time where the JVM has the Vector API) holds exactly the draws
+     * of {@link RandomStreams#uniform} one index at a time, wherever the block starts (odd offsets, across 2^32), and
+     * they look uniform.
+     */
+    @Test
+    void blockDrawsEqualSingleDraws() {
+        long key = RandomStreams.seeded(11).key("model.layers.0.mlp.up_proj.weight", 1);
+        long[] starts = {0, 5, 16_384 * 7 + 3, (1L << 32) - 13, (1L << 32) + 8};
+        float[] u = new float[1003];
+        for (long start : starts) {
+            RandomStreams.fill(key, start, u, u.length);
+            double sum = 0;
+            for (int i = 0; i < u.length; i++) {
+                assertEquals(Float.floatToRawIntBits(RandomStreams.uniform(key, start + i)),
+                        Float.floatToRawIntBits(u[i]), "start " + start + ", element " + i);
+                assertTrue(u[i] >= 0 && u[i] < 1);
+                sum += u[i];
+            }
+            assertEquals(0.5, sum / u.length, 5 * Math.sqrt(1 / 12.0 / u.length), "mean of the draws from " + start);
+        }
+    }
+
     @Test
     void dareKeepsTheDensityAndTheL1Norm() {
         int n = 200_000;
