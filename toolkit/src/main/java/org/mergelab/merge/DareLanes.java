@@ -88,6 +88,7 @@ final class DareLanes {
     static int weighted(float[] base, float[] x, int n, float[] u, boolean drops, float prob,
                         boolean scaled, float ratio, float w, boolean bf16) {
         int m = n - n % L;
+        if (bf16 && drops) return weightedBf16(base, x, m, u, prob, scaled ? ratio : 1f, w);
         for (int i = 0; i < m; i += L) {
             FloatVector.fromArray(F, x, i).sub(FloatVector.fromArray(F, base, i)).intoArray(x, i);
         }
@@ -103,6 +104,32 @@ final class DareLanes {
         }
         for (int i = 0; i < m; i += L) FloatVector.fromArray(F, x, i).mul(w).intoArray(x, i);
         round(x, m, bf16);
+        return m;
+    }
+
+    /**
+     * {@link #weighted} for DARE in bfloat16, its usual case, in one pass: each rounding written out where it happens
+     * (see the note at the top). Without rescaling {@code ratio} is 1, and multiplying a bfloat16 value by 1 and
+     * rounding it again changes no bit.
+     */
+    private static int weightedBf16(float[] base, float[] x, int m, float[] u, float prob, float ratio, float w) {
+        for (int i = 0; i < m; i += L) {
+            FloatVector d = FloatVector.fromArray(F, x, i).sub(FloatVector.fromArray(F, base, i));
+            IntVector b = d.reinterpretAsInts();
+            d = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats();
+            VectorMask<Float> keep = FloatVector.fromArray(F, u, i).compare(VectorOperators.LT, prob);
+            d = d.blend(d.mul(0f), keep.not()).mul(ratio);
+            b = d.reinterpretAsInts();
+            d = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats().mul(w);
+            b = d.reinterpretAsInts();
+            b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats().intoArray(x, i);
+        }
         return m;
     }
 
@@ -142,9 +169,25 @@ final class DareLanes {
                     FloatVector.fromArray(F, weights, i).add(wk.blend(wk0, agree.not())).intoArray(weights, i);
                 }
             }
-            round(sum, m, bf16);
-            round(weights, m, bf16);
+            if (normalize) round(weights, m, bf16);
             mixed = sum;
+            if (bf16 && !normalize && !scaleByLambda) {
+                // DARE-TIES's usual case: out = r(base + r(sum)), both roundings in the one pass.
+                for (int i = 0; i < m; i += L) {
+                    IntVector b = FloatVector.fromArray(F, sum, i).reinterpretAsInts();
+                    FloatVector delta = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                            .blend(b.and(0xFFFF0000).or(0x00400000),
+                                    b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                            .reinterpretAsFloats();
+                    b = FloatVector.fromArray(F, base, i).add(delta).reinterpretAsInts();
+                    b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                            .blend(b.and(0xFFFF0000).or(0x00400000),
+                                    b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                            .reinterpretAsFloats().intoArray(out, outOff + i);
+                }
+                return m;
+            }
+            round(sum, m, bf16);
         }
         if (normalize) {
             for (int i = 0; i < m; i += L) {
