@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -13,7 +12,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
-import org.mergelab.hub.TestModels;
 import org.mergelab.io.DType;
 import org.mergelab.io.Tensor;
 import org.mergelab.recipe.Recipe;
@@ -29,19 +27,15 @@ class StreamingMergeTest {
 
     @BeforeAll
     static void models() throws IOException {
-        ObjectNode c = TestModels.spec("Qwen2.5-0.5B").config().deepCopy();
-        c.put("hidden_size", 60).put("intermediate_size", 96).put("num_hidden_layers", 2)
-                .put("num_attention_heads", 4).put("num_key_value_heads", 2).put("vocab_size", 40_001)
-                .put("tie_word_embeddings", false);
-        TestModels.Spec spec = new TestModels.Spec("wide-qwen2", "none", c, Long.MAX_VALUE);
-        TestModels.write(spec, dir.resolve("base"), DType.F32, 5, 0, 0);
-        TestModels.write(spec, dir.resolve("tuned1"), DType.F32, 5, 6, 0.2);
-        TestModels.write(spec, dir.resolve("tuned2"), DType.F32, 5, 7, 0.3);
+        TestModels.qwen2Family(dir, DType.F32, 60, 96, 40_001);
     }
+
+    /** The engine's threshold as the other tests see it, put back after each test changes it. */
+    private final long streamAbove = Merge.streamAbove;
 
     @AfterEach
     void restore() {
-        Merge.streamAbove = 1L << 22;
+        Merge.streamAbove = streamAbove;
     }
 
     static String recipe(String method, String dtype) {

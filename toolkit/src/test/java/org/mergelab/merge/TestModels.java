@@ -26,6 +26,22 @@ final class TestModels {
         return DemoModels.ensure(name, home);
     }
 
+    /**
+     * A base and two fine-tunes of a tiny untied Qwen2 (two layers, four heads, two key/value heads) written into
+     * {@code dir}/base, tuned1 and tuned2: random weights, the fine-tunes perturbed by 0.2 and 0.3 of them.
+     */
+    static void qwen2Family(Path dir, DType dtype, int hidden, int intermediate, int vocab) throws IOException {
+        ObjectNode c = org.mergelab.hub.TestModels.spec("Qwen2.5-0.5B").config().deepCopy();
+        c.put("hidden_size", hidden).put("intermediate_size", intermediate).put("num_hidden_layers", 2)
+                .put("num_attention_heads", 4).put("num_key_value_heads", 2).put("vocab_size", vocab)
+                .put("tie_word_embeddings", false);
+        org.mergelab.hub.TestModels.Spec spec = new org.mergelab.hub.TestModels.Spec("tiny-qwen2", "none", c,
+                Long.MAX_VALUE);
+        org.mergelab.hub.TestModels.write(spec, dir.resolve("base"), dtype, 5, 0, 0);
+        org.mergelab.hub.TestModels.write(spec, dir.resolve("tuned1"), dtype, 5, 6, 0.2);
+        org.mergelab.hub.TestModels.write(spec, dir.resolve("tuned2"), dtype, 5, 7, 0.3);
+    }
+
     static Path llama2xs(Path home) throws IOException {
         Path out = home.resolve("llama2xs");
         if (Files.isDirectory(out)) return out;

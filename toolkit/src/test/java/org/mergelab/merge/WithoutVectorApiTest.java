@@ -3,7 +3,6 @@ package org.mergelab.merge;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +13,6 @@ import java.util.zip.CRC32;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mergelab.analysis.Divergence;
-import org.mergelab.hub.TestModels;
 import org.mergelab.io.DType;
 import org.mergelab.io.Tensor;
 import org.mergelab.recipe.Recipe;
@@ -33,14 +31,7 @@ class WithoutVectorApiTest {
     @Test
     void scalarLoopsRunAndMatchTheVectorKernels() throws Exception {
         assertTrue(VectorSupport.ENABLED, "the test JVM runs with the Vector API (surefire's argLine)");
-        ObjectNode c = TestModels.spec("Qwen2.5-0.5B").config().deepCopy();
-        c.put("hidden_size", 64).put("intermediate_size", 96).put("num_hidden_layers", 2)
-                .put("num_attention_heads", 4).put("num_key_value_heads", 2).put("vocab_size", 20_011)
-                .put("tie_word_embeddings", false);
-        TestModels.Spec spec = new TestModels.Spec("small-qwen2", "none", c, Long.MAX_VALUE);
-        TestModels.write(spec, dir.resolve("base"), DType.BF16, 3, 0, 0);
-        TestModels.write(spec, dir.resolve("tuned1"), DType.BF16, 3, 4, 0.2);
-        TestModels.write(spec, dir.resolve("tuned2"), DType.BF16, 3, 5, 0.3);
+        TestModels.qwen2Family(dir, DType.BF16, 64, 96, 20_011);
 
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), WithoutVectorApiTest.class.getName(), dir.toString()));
