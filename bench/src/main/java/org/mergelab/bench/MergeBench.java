@@ -72,6 +72,9 @@ final class MergeBench implements Main.Benchmark {
                 "-jar", jar.toString(), "merge", recipeFile.toString(), out.toString(), "--force", "--quiet"), models,
                 out);
         report.add(Harness.ratio("merge.mergelab_over_floor", ours, floor));
+        // What the merge moved: the inputs' weight files, and the weight files of MergeLab's last output.
+        report.add(Harness.figure("merge.bytes_read", "B", new double[] {inBytes}));
+        report.add(Harness.figure("merge.bytes_written", "B", new double[] {weightBytes(out)}));
         if (Files.isExecutable(Path.of(mergekit))) {
             try {
                 Harness.Figure theirs = runChild(report, "merge.mergekit", warmup, repeats, List.of(mergekit,
