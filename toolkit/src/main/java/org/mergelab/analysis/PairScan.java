@@ -2,10 +2,6 @@ package org.mergelab.analysis;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.mergelab.io.Checkpoint;
 
@@ -48,36 +44,8 @@ final class PairScan {
             for (int c = 0; c < chunks; c++) items.add(new int[] {t, c});
         }
         int threads = Math.max(1, Math.min(items.size(), Runtime.getRuntime().availableProcessors()));
-        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread th = new Thread(r, "mergelab-analysis");
-            th.setDaemon(true);
-            return th;
-        });
-        AtomicInteger next = new AtomicInteger();
-        try {
-            List<Future<?>> workers = new ArrayList<>();
-            for (int k = 0; k < threads; k++) {
-                workers.add(pool.submit(() -> {
-                    PairKernel.Buffers buffers = new PairKernel.Buffers();
-                    int i;
-                    while ((i = next.getAndIncrement()) < items.size()) {
-                        Tensor t = work[items.get(i)[0]];
-                        t.runChunk(items.get(i)[1], reference, others, vector, buffers);
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> f : workers) f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("analysis interrupted", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) throw re;
-            if (e.getCause() instanceof Error er) throw er;
-            throw new IllegalStateException(e.getCause());
-        } finally {
-            pool.shutdownNow();
-        }
+        Workers.run(threads, items.size(), "mergelab-analysis", PairKernel.Buffers::new, (buffers, i) ->
+                work[items.get(i)[0]].runChunk(items.get(i)[1], reference, others, vector, buffers));
         TensorPairStats[][] out = new TensorPairStats[tensors][others.size()];
         for (int t = 0; t < tensors; t++) {
             Tensor w = work[t];

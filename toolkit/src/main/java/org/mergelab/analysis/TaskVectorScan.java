@@ -1,12 +1,6 @@
 package org.mergelab.analysis;
 
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.mergelab.io.Checkpoint;
 
 /**
@@ -61,35 +55,8 @@ final class TaskVectorScan {
         int threads = (int) Math.max(1, Math.min(Math.min(names.size(), Runtime.getRuntime().availableProcessors()),
                 budget / Math.max(1, perThread)));
         TensorStats[] out = new TensorStats[names.size()];
-        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread th = new Thread(r, "mergelab-task-vectors");
-            th.setDaemon(true);
-            return th;
-        });
-        AtomicInteger next = new AtomicInteger();
-        try {
-            List<Future<?>> workers = new ArrayList<>();
-            for (int k = 0; k < threads; k++) {
-                workers.add(pool.submit(() -> {
-                    float[][] buf = new float[n + 1][0];
-                    int i;
-                    while ((i = next.getAndIncrement()) < names.size()) {
-                        out[i] = tensor(base, tuned, names.get(i), options, buf);
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> f : workers) f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("task-vector analysis interrupted", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) throw re;
-            if (e.getCause() instanceof Error er) throw er;
-            throw new IllegalStateException(e.getCause());
-        } finally {
-            pool.shutdownNow();
-        }
+        Workers.run(threads, names.size(), "mergelab-task-vectors", () -> new float[n + 1][0],
+                (buf, i) -> out[i] = tensor(base, tuned, names.get(i), options, buf));
         return List.of(out);
     }
 

@@ -51,13 +51,22 @@ final class DareLanes {
         return m;
     }
 
-    /** Rounds {@code a[0, n)} to bfloat16 in place (nearest, ties to even; NaN stays NaN), as the scalar loop's r(). */
-    static void roundBf16(float[] a, int n) {
-        roundBf16Range(a, 0, n);
-    }
-
-    private static void round(float[] a, int n, boolean bf16) {
-        if (bf16) roundBf16(a, n);
+    /**
+     * Rounds {@code a[from, from + n)} to bfloat16 in place where the merge runs in bfloat16 (nearest, ties to even;
+     * NaN stays NaN), as the scalar loop's r(); in float32, nothing.
+     */
+    private static void round(float[] a, int from, int n, boolean bf16) {
+        if (!bf16) return;
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            IntVector bits = FloatVector.fromArray(F, a, from + i).reinterpretAsInts();
+            IntVector bias = bits.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF);
+            IntVector rounded = bits.add(bias).and(0xFFFF0000);
+            VectorMask<Integer> nan = bits.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
+            IntVector quiet = bits.and(0xFFFF0000).or(0x00400000);
+            rounded.blend(quiet, nan).reinterpretAsFloats().intoArray(a, from + i);
+        }
+        for (; i < n; i++) a[from + i] = Half.roundToBf16(a[from + i]);
     }
 
     /**
@@ -71,7 +80,7 @@ final class DareLanes {
         for (int i = 0; i < m; i += L) {
             FloatVector.fromArray(F, x, i).sub(FloatVector.fromArray(F, base, i)).intoArray(absDelta, i);
         }
-        round(absDelta, m, bf16);
+        round(absDelta, 0, m, bf16);
         for (int i = 0; i < m; i += L) {
             FloatVector d = FloatVector.fromArray(F, absDelta, i);
             VectorMask<Float> keep = FloatVector.fromArray(F, u, i).compare(VectorOperators.LT, prob);
@@ -92,7 +101,7 @@ final class DareLanes {
         for (int i = 0; i < m; i += L) {
             FloatVector.fromArray(F, x, i).sub(FloatVector.fromArray(F, base, i)).intoArray(x, i);
         }
-        round(x, m, bf16);
+        round(x, 0, m, bf16);
         if (drops) {
             for (int i = 0; i < m; i += L) {
                 FloatVector d = FloatVector.fromArray(F, x, i);
@@ -100,10 +109,10 @@ final class DareLanes {
                 d = d.blend(d.mul(0f), keep.not());
                 (scaled ? d.mul(ratio) : d).intoArray(x, i);
             }
-            if (scaled) round(x, m, bf16);
+            if (scaled) round(x, 0, m, bf16);
         }
         for (int i = 0; i < m; i += L) FloatVector.fromArray(F, x, i).mul(w).intoArray(x, i);
-        round(x, m, bf16);
+        round(x, 0, m, bf16);
         return m;
     }
 
@@ -150,7 +159,7 @@ final class DareLanes {
                 FloatVector.fromArray(F, total, i).add(FloatVector.fromArray(F, vk, i)).intoArray(total, i);
             }
         }
-        round(total, m, bf16);
+        round(total, 0, m, bf16);
         float[] mixed = total;
         if (signConsensus) {
             // The elected sign is that of the rounded total; each model adds its value and weight where it agrees.
@@ -169,7 +178,7 @@ final class DareLanes {
                     FloatVector.fromArray(F, weights, i).add(wk.blend(wk0, agree.not())).intoArray(weights, i);
                 }
             }
-            if (normalize) round(weights, m, bf16);
+            if (normalize) round(weights, 0, m, bf16);
             mixed = sum;
             if (bf16 && !normalize && !scaleByLambda) {
                 // DARE-TIES's usual case: out = r(base + r(sum)), both roundings in the one pass.
@@ -187,7 +196,7 @@ final class DareLanes {
                 }
                 return m;
             }
-            round(sum, m, bf16);
+            round(sum, 0, m, bf16);
         }
         if (normalize) {
             for (int i = 0; i < m; i += L) {
@@ -200,30 +209,17 @@ final class DareLanes {
                 }
                 FloatVector.fromArray(F, mixed, i).div(divisor).intoArray(mixed, i);
             }
-            round(mixed, m, bf16);
+            round(mixed, 0, m, bf16);
         }
         if (scaleByLambda) {
             for (int i = 0; i < m; i += L) FloatVector.fromArray(F, mixed, i).mul(lambda).intoArray(mixed, i);
-            round(mixed, m, bf16);
+            round(mixed, 0, m, bf16);
         }
         for (int i = 0; i < m; i += L) {
             FloatVector.fromArray(F, base, i).add(FloatVector.fromArray(F, mixed, i)).intoArray(out, outOff + i);
         }
-        if (bf16) roundBf16Range(out, outOff, m);
+        round(out, outOff, m, bf16);
         return m;
     }
 
-    /** {@link #roundBf16} over {@code a[from, from + n)}. */
-    private static void roundBf16Range(float[] a, int from, int n) {
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            IntVector bits = FloatVector.fromArray(F, a, from + i).reinterpretAsInts();
-            IntVector bias = bits.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF);
-            IntVector rounded = bits.add(bias).and(0xFFFF0000);
-            VectorMask<Integer> nan = bits.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
-            IntVector quiet = bits.and(0xFFFF0000).or(0x00400000);
-            rounded.blend(quiet, nan).reinterpretAsFloats().intoArray(a, from + i);
-        }
-        for (; i < n; i++) a[from + i] = Half.roundToBf16(a[from + i]);
-    }
 }
