@@ -7,7 +7,8 @@ import java.nio.file.Path;
 /**
  * Samples a process's resident memory from /proc/PID/status while it runs: the peak of RssAnon (private memory:
  * what the process really needs) and, at the same moments, RssFile (file-backed pages, such as memory-mapped inputs,
- * which count in RSS but are reclaimable page cache). VmHWM gives the peak total as the kernel saw it.
+ * which count in RSS but are reclaimable page cache). VmHWM gives the peak total as the kernel saw it. A launcher
+ * script's children count with it: the figures are summed over the process and its descendants at each sample.
  */
 public final class ProcessMemory implements AutoCloseable {
     public record Peak(long rssAnonKb, long rssFileKb, long vmHwmKb) {
@@ -17,13 +18,13 @@ public final class ProcessMemory implements AutoCloseable {
         }
     }
 
-    private final Path status;
+    private final long pid;
     private final Thread sampler;
     private volatile boolean running = true;
     private long peakAnon, fileAtPeak, hwm;
 
     private ProcessMemory(long pid, int periodMillis) {
-        this.status = Path.of("/proc", Long.toString(pid), "status");
+        this.pid = pid;
         this.sampler = new Thread(() -> {
             while (running) {
                 sample();
@@ -49,21 +50,29 @@ public final class ProcessMemory implements AutoCloseable {
     }
 
     private synchronized void sample() {
-        try {
-            long anon = -1, file = -1, vmHwm = -1;
-            for (String line : Files.readAllLines(status)) {
-                if (line.startsWith("RssAnon:")) anon = kb(line);
-                else if (line.startsWith("RssFile:")) file = kb(line);
-                else if (line.startsWith("VmHWM:")) vmHwm = kb(line);
-            }
-            if (anon > peakAnon) {
-                peakAnon = anon;
-                fileAtPeak = file;
-            }
-            hwm = Math.max(hwm, vmHwm);
-        } catch (IOException e) {
+        java.util.Optional<ProcessHandle> root = ProcessHandle.of(pid);
+        if (root.isEmpty()) {
             running = false; // the process has exited
+            return;
         }
+        long anon = 0, file = 0, vmHwm = 0;
+        for (ProcessHandle h : (Iterable<ProcessHandle>) java.util.stream.Stream.concat(java.util.stream.Stream.of(
+                root.get()), root.get().descendants())::iterator) {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc", Long.toString(h.pid()), "status"))) {
+                    if (line.startsWith("RssAnon:")) anon += kb(line);
+                    else if (line.startsWith("RssFile:")) file += kb(line);
+                    else if (line.startsWith("VmHWM:")) vmHwm += kb(line);
+                }
+            } catch (IOException e) {
+                // that process has just exited
+            }
+        }
+        if (anon > peakAnon) {
+            peakAnon = anon;
+            fileAtPeak = file;
+        }
+        hwm = Math.max(hwm, vmHwm);
     }
 
     private static long kb(String line) {

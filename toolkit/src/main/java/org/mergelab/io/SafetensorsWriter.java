@@ -7,6 +7,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -15,6 +16,8 @@ import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Writes one safetensors file whose tensors are declared up front. The header (with {@code {"format":"pt"}}
@@ -31,6 +34,16 @@ public final class SafetensorsWriter implements ShardFile {
     private final BitSet written = new BitSet();
 
     private record Slot(int index, TensorSpec spec, long offset) {}
+
+    /**
+     * Bytes written between background flushes. A merge writes gigabytes; flushing them as they come, on a thread of
+     * its own, lets the disk work while the merge computes, so the flush at {@link #finish} has little left to do
+     * (and the kernel never holds the whole output as dirty pages).
+     */
+    private static final long FLUSH_EVERY = 64L << 20;
+    private final AtomicLong unflushed = new AtomicLong();
+    private final AtomicBoolean flushing = new AtomicBoolean();
+    private volatile IOException flushFailure;
 
     private SafetensorsWriter(Path path, FileChannel channel, long dataStart, List<TensorSpec> specs, long[] offsets) {
         this.path = path;
@@ -125,7 +138,27 @@ public final class SafetensorsWriter implements ShardFile {
             Conversions.fromFloats(data, from + off, len, dtype, buf);
             buf.position(0).limit(len * dtype.size());
             while (buf.hasRemaining()) pos += channel.write(buf, pos);
+            wrote(len * (long) dtype.size());
         }
+    }
+
+    /** Counts written bytes and starts a background flush every {@link #FLUSH_EVERY} of them. */
+    private void wrote(long bytes) {
+        if (unflushed.addAndGet(bytes) < FLUSH_EVERY || !flushing.compareAndSet(false, true)) return;
+        unflushed.set(0);
+        Thread t = new Thread(() -> {
+            try {
+                channel.force(false);
+            } catch (ClosedChannelException e) {
+                // closed by finish() or close(): nothing left for this flush to do
+            } catch (IOException e) {
+                flushFailure = e;
+            } finally {
+                flushing.set(false);
+            }
+        }, "mergelab-flush");
+        t.setDaemon(true);
+        t.start();
     }
 
     /**
@@ -170,9 +203,11 @@ public final class SafetensorsWriter implements ShardFile {
     private void writeBytes(Slot slot, ByteBuffer buf) throws IOException {
         long pos = dataStart + slot.offset();
         buf.position(0);
+        long n = buf.remaining();
         while (buf.hasRemaining()) {
             pos += channel.write(buf, pos);
         }
+        wrote(n);
         synchronized (written) {
             written.set(slot.index());
         }
@@ -193,6 +228,7 @@ public final class SafetensorsWriter implements ShardFile {
                     + missing.get(0));
         }
         channel.force(true);
+        if (flushFailure != null) throw new IOException(path + ": flushing to disk failed", flushFailure);
     }
 
     @Override

@@ -14,11 +14,13 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.mergelab.Version;
 import org.mergelab.hub.ModelLocator;
 import org.mergelab.io.Checkpoint;
+import org.mergelab.io.Codecs;
 import org.mergelab.io.DType;
 import org.mergelab.io.Half;
 import org.mergelab.io.Json;
@@ -62,8 +64,26 @@ public final class Merge {
     }
 
     public static MergePlan plan(Recipe recipe, ModelLocator locator, MergeOptions options) {
+        warmUpInBackground();
         return MergePlanner.plan(recipe, ref -> Checkpoint.open(locator.locate(ref.model(), ref.revision())),
                 options.allowCrimes());
+    }
+
+    private static final AtomicBoolean WARMING = new AtomicBoolean();
+
+    /**
+     * Loads, checks and warms up the vector kernels while the plan is being made. Until the JIT has compiled them
+     * they run many times slower than scalar code, and the first worker to need them would otherwise do this work
+     * while the others wait for it.
+     */
+    private static void warmUpInBackground() {
+        if (!WARMING.compareAndSet(false, true)) return;
+        Thread t = new Thread(() -> {
+            Codecs.vectorised();
+            boolean ignored = VectorSupport.ENABLED;
+        }, "mergelab-warm-up");
+        t.setDaemon(true);
+        t.start();
     }
 
     private static ModelLocator locatorFor(Recipe recipe) {

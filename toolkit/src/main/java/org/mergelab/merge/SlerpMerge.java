@@ -55,10 +55,8 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
         // product of the normalised tensors), reproduced here in torch's order of additions.
         float na = nonZero(norm(a, n)), nb = nonZero(norm(b, n));
         float dot = 0f;
-        float[] prod = BufferPool.get(6, Math.min(n, CHUNK));
         for (int start = 0; start < n; start += CHUNK) {
-            int len = Math.min(CHUNK, n - start);
-            dot += normalizedDot(a, b, start, len, na, nb, prod);
+            dot += normalizedDot(a, b, start, Math.min(CHUNK, n - start), na, nb);
         }
         return fromDot(t, dot);
     }
@@ -68,13 +66,11 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
         return norm > EPS ? norm : 1f;
     }
 
-    /** Σ (a/na)(b/nb) over one chunk, summed in torch's order ({@code prod} is scratch). */
-    private static float normalizedDot(float[] a, float[] b, int start, int len, float na, float nb, float[] prod) {
-        if (VectorSupport.ENABLED) {
-            VectorLanes.normalizedProduct(a, b, start, na, nb, prod, len);
-        } else {
-            for (int i = 0; i < len; i++) prod[i] = (a[start + i] / na) * (b[start + i] / nb);
-        }
+    /** Σ (a/na)(b/nb) over one chunk, summed in torch's order. */
+    private static float normalizedDot(float[] a, float[] b, int start, int len, float na, float nb) {
+        if (len >= 8) return new TorchReductions.CascadeSum(len).addProducts(a, b, start, len, na, nb).result();
+        float[] prod = new float[len];
+        for (int i = 0; i < len; i++) prod[i] = (a[start + i] / na) * (b[start + i] / nb);
         return TorchReductions.sum(prod, 0, len);
     }
 
@@ -101,7 +97,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
         int ia = m.baseIndex(), ib = 1 - ia;
         float t = (float) m.sharedDouble("t");
         int block = TensorStream.BLOCK;
-        float[] a = BufferPool.get(0, block), b = BufferPool.get(1, block), prod = BufferPool.get(2, block);
+        float[] a = BufferPool.get(0, block), b = BufferPool.get(1, block);
         float[] o = BufferPool.get(3, TensorStream.CHUNK);
         int chunks = in.chunks();
         float[] partsA = new float[chunks], partsB = new float[chunks];
@@ -113,8 +109,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
                 long at = (long) c * TensorStream.CHUNK + off;
                 in.read(ia, at, a, k);
                 in.read(ib, at, b, k);
-                sa.add(a, 0, k);
-                sb.add(b, 0, k);
+                TorchReductions.NormSum.addBoth(sa, a, sb, b, k);
             }
             partsA[c] = sa.result();
             partsB[c] = sb.result();
@@ -128,7 +123,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
                 float[] whole = BufferPool.get(4, len), other = BufferPool.get(5, len);
                 in.read(ia, (long) c * TensorStream.CHUNK, whole, len);
                 in.read(ib, (long) c * TensorStream.CHUNK, other, len);
-                dot += normalizedDot(whole, other, 0, len, na, nb, prod);
+                dot += normalizedDot(whole, other, 0, len, na, nb);
                 continue;
             }
             TorchReductions.CascadeSum sum = new TorchReductions.CascadeSum(len);
@@ -137,12 +132,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
                 long at = (long) c * TensorStream.CHUNK + off;
                 in.read(ia, at, a, k);
                 in.read(ib, at, b, k);
-                if (VectorSupport.ENABLED) {
-                    VectorLanes.normalizedProduct(a, b, na, nb, prod, k);
-                } else {
-                    for (int i = 0; i < k; i++) prod[i] = (a[i] / na) * (b[i] / nb);
-                }
-                sum.add(prod, 0, k);
+                sum.addProducts(a, b, 0, k, na, nb);
             }
             dot += sum.result();
         }

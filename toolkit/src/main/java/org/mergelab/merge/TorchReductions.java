@@ -152,48 +152,75 @@ final class TorchReductions {
 
         /** Adds the next {@code len} elements, {@code x[off .. off + len)}. */
         CascadeSum add(float[] x, int off, int len) {
+            return add(x, null, off, len, 1f, 1f);
+        }
+
+        /**
+         * Adds the next {@code len} products {@code (a[i] / na) · (b[i] / nb)} for {@code i} in
+         * {@code [off, off + len)}, as {@link #add} would add them stored: SLERP's normalised dot product in one pass.
+         */
+        CascadeSum addProducts(float[] a, float[] b, int off, int len, float na, float nb) {
+            return add(a, b, off, len, na, nb);
+        }
+
+        /** The elements {@code x[i]}, or the products {@code (x[i] / nx) · (y[i] / ny)} when {@code y} is given. */
+        private CascadeSum add(float[] x, float[] y, int off, int len, float nx, float ny) {
             if (consumed + len > n) throw new IllegalArgumentException("more than " + n + " elements");
             long rowElements = (long) rows * ROW;
             int i = 0;
             while (i < len) {
                 if (consumed < rowElements) {
-                    if (pendingLen == 0 && len - i >= ROW) {
-                        addRow(x, off + i);
-                        i += ROW;
-                        consumed += ROW;
+                    int fullRows = (int) Math.min((len - i) / ROW, (rowElements - consumed) / ROW);
+                    if (pendingLen == 0 && fullRows > 0) {
+                        int run = Math.min(fullRows, levelStep - inGroup);
+                        addRows(x, y, off + i, nx, ny, run);
+                        i += run * ROW;
+                        consumed += (long) run * ROW;
                     } else {
-                        pending[pendingLen++] = x[off + i++];
+                        pending[pendingLen++] = value(x, y, off + i++, nx, ny);
                         consumed++;
                         if (pendingLen == ROW) {
-                            addRow(pending, 0);
+                            addRows(pending, null, 0, 1f, 1f, 1);
                             pendingLen = 0;
                         }
                     }
                 } else {
-                    tail[tailLen++] = x[off + i++];
+                    tail[tailLen++] = value(x, y, off + i++, nx, ny);
                     consumed++;
                 }
             }
             return this;
         }
 
-        private void addRow(float[] x, int at) {
+        private static float value(float[] x, float[] y, int i, float nx, float ny) {
+            return y == null ? x[i] : (x[i] / nx) * (y[i] / ny);
+        }
+
+        /** Adds {@code run} rows, no more than reach the end of the current level group, then carries if it ends. */
+        private void addRows(float[] x, float[] y, int at, float nx, float ny, int run) {
             if (VectorSupport.ENABLED) {
-                VectorLanes.addRow(acc, x, at);
+                if (y == null) VectorLanes.addRows(acc, x, at, run);
+                else VectorLanes.addProductRows(acc, x, y, at, nx, ny, run);
             } else {
-                for (int j = 0; j < ROW; j++) acc[j] += x[at + j];
-            }
-            rowsDone++;
-            if (++inGroup == levelStep) {
-                inGroup = 0;
-                for (int lv = 1; lv < LEVELS; lv++) {
-                    int to = lv * ROW, from = (lv - 1) * ROW;
-                    for (int j = 0; j < ROW; j++) {
-                        acc[to + j] += acc[from + j];
-                        acc[from + j] = 0f;
-                    }
-                    if ((rowsDone & (levelMask << (lv * levelPower))) != 0) break;
+                for (int r = 0; r < run; r++, at += ROW) {
+                    for (int j = 0; j < ROW; j++) acc[j] += value(x, y, at + j, nx, ny);
                 }
+            }
+            rowsDone += run;
+            inGroup += run;
+            if (inGroup == levelStep) carry();
+        }
+
+        /** A level group is full: its sums move up the cascade, as far as the count of rows done says. */
+        private void carry() {
+            inGroup = 0;
+            for (int lv = 1; lv < LEVELS; lv++) {
+                int to = lv * ROW, from = (lv - 1) * ROW;
+                for (int j = 0; j < ROW; j++) {
+                    acc[to + j] += acc[from + j];
+                    acc[from + j] = 0f;
+                }
+                if ((rowsDone & (levelMask << (lv * levelPower))) != 0) break;
             }
         }
 
@@ -241,6 +268,21 @@ final class TorchReductions {
             }
             for (int d = full; d < len; d++) tail[tailLen++] = x[off + d];
             return this;
+        }
+
+        /** {@code sa.add(a, 0, len)} and {@code sb.add(b, 0, len)} in one pass over both. */
+        static void addBoth(NormSum sa, float[] a, NormSum sb, float[] b, int len) {
+            if (!VectorSupport.ENABLED || sa.tailLen > 0 || sb.tailLen > 0) {
+                sa.add(a, 0, len);
+                sb.add(b, 0, len);
+                return;
+            }
+            int full = len - len % LANES;
+            VectorLanes.sumSquares(sa.acc, a, sb.acc, b, full);
+            for (int d = full; d < len; d++) {
+                sa.tail[sa.tailLen++] = a[d];
+                sb.tail[sb.tailLen++] = b[d];
+            }
         }
 
         float result() {

@@ -23,27 +23,48 @@ final class VectorLanes {
         a.intoArray(acc, 0);
     }
 
-    /** {@code acc[0..32) += x[at..at+32)}: one row of torch's cascade sum. */
-    static void addRow(float[] acc, float[] x, int at) {
-        for (int j = 0; j < 32; j += 8) {
-            FloatVector.fromArray(F8, acc, j).add(FloatVector.fromArray(F8, x, at + j)).intoArray(acc, j);
+    /** {@code accA[j] += a[d + j]²} and {@code accB[j] += b[d + j]²}: two norms in one pass, two chains at once. */
+    static void sumSquares(float[] accA, float[] a, float[] accB, float[] b, int full) {
+        FloatVector sa = FloatVector.fromArray(F8, accA, 0), sb = FloatVector.fromArray(F8, accB, 0);
+        for (int d = 0; d < full; d += 8) {
+            FloatVector x = FloatVector.fromArray(F8, a, d), y = FloatVector.fromArray(F8, b, d);
+            sa = sa.add(x.mul(x));
+            sb = sb.add(y.mul(y));
         }
+        sa.intoArray(accA, 0);
+        sb.intoArray(accB, 0);
     }
 
-    /** {@code out[i] = (a[i] / na) · (b[i] / nb)}. */
-    static void normalizedProduct(float[] a, float[] b, float na, float nb, float[] out, int n) {
-        normalizedProduct(a, b, 0, na, nb, out, n);
+    /** {@code acc[0..32) += x[at..at+32)} for {@code rows} consecutive rows: rows of torch's cascade sum. */
+    static void addRows(float[] acc, float[] x, int at, int rows) {
+        FloatVector s0 = FloatVector.fromArray(F8, acc, 0), s1 = FloatVector.fromArray(F8, acc, 8),
+                s2 = FloatVector.fromArray(F8, acc, 16), s3 = FloatVector.fromArray(F8, acc, 24);
+        for (int r = 0; r < rows; r++, at += 32) {
+            s0 = s0.add(FloatVector.fromArray(F8, x, at));
+            s1 = s1.add(FloatVector.fromArray(F8, x, at + 8));
+            s2 = s2.add(FloatVector.fromArray(F8, x, at + 16));
+            s3 = s3.add(FloatVector.fromArray(F8, x, at + 24));
+        }
+        s0.intoArray(acc, 0);
+        s1.intoArray(acc, 8);
+        s2.intoArray(acc, 16);
+        s3.intoArray(acc, 24);
     }
 
-    /** {@code out[i] = (a[start + i] / na) · (b[start + i] / nb)}. */
-    static void normalizedProduct(float[] a, float[] b, int start, float na, float nb, float[] out, int n) {
-        int i = 0;
-        for (; i + 8 <= n; i += 8) {
-            FloatVector x = FloatVector.fromArray(F8, a, start + i).div(na);
-            FloatVector y = FloatVector.fromArray(F8, b, start + i).div(nb);
-            x.mul(y).intoArray(out, i);
+    /** {@link #addRows} of the products {@code (a[i] / na) · (b[i] / nb)}, never stored. */
+    static void addProductRows(float[] acc, float[] a, float[] b, int at, float na, float nb, int rows) {
+        FloatVector s0 = FloatVector.fromArray(F8, acc, 0), s1 = FloatVector.fromArray(F8, acc, 8),
+                s2 = FloatVector.fromArray(F8, acc, 16), s3 = FloatVector.fromArray(F8, acc, 24);
+        for (int r = 0; r < rows; r++, at += 32) {
+            s0 = s0.add(FloatVector.fromArray(F8, a, at).div(na).mul(FloatVector.fromArray(F8, b, at).div(nb)));
+            s1 = s1.add(FloatVector.fromArray(F8, a, at + 8).div(na).mul(FloatVector.fromArray(F8, b, at + 8).div(nb)));
+            s2 = s2.add(FloatVector.fromArray(F8, a, at + 16).div(na).mul(FloatVector.fromArray(F8, b, at + 16).div(nb)));
+            s3 = s3.add(FloatVector.fromArray(F8, a, at + 24).div(na).mul(FloatVector.fromArray(F8, b, at + 24).div(nb)));
         }
-        for (; i < n; i++) out[i] = (a[start + i] / na) * (b[start + i] / nb);
+        s0.intoArray(acc, 0);
+        s1.intoArray(acc, 8);
+        s2.intoArray(acc, 16);
+        s3.intoArray(acc, 24);
     }
 
     /** {@code out[off + i] = ca·a[i] + cb·b[i]} (two products, then their sum: no fused multiply-add). */
@@ -66,12 +87,15 @@ final class VectorLanes {
                     a[i] = i * 0.1f - 3f;
                     b[i] = 1f / (i + 1);
                 }
-                normalizedProduct(a, b, 3f, 7f, out, 64);
-                for (int i = 0; i < 64; i++) if (out[i] != (a[i] / 3f) * (b[i] / 7f)) return false;
+                addProductRows(acc, a, b, 0, 3f, 7f, 2);
+                for (int j = 0; j < 32; j++) {
+                    if (acc[j] != (a[j] / 3f) * (b[j] / 7f) + (a[32 + j] / 3f) * (b[32 + j] / 7f)) return false;
+                }
                 for (int round = 0; round < 20_000; round++) {
                     sumSquares(acc, a, 0, 64);
-                    addRow(acc, b, 0);
-                    normalizedProduct(a, b, 3f, 7f, out, 64);
+                    sumSquares(acc, a, out, b, 64);
+                    addRows(acc, b, 0, 2);
+                    addProductRows(acc, a, b, 0, 3f, 7f, 2);
                     interpolate(0.3f, a, 0.7f, b, out, 0, 64);
                 }
                 return true;

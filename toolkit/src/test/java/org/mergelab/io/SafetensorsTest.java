@@ -106,6 +106,39 @@ class SafetensorsTest {
     }
 
     @Test
+    void aTensorLargerThanTheFlushIntervalWrittenInChunksFromTwoThreadsReadsBackExactly() throws Exception {
+        // 80 MB of float32: more than the writer's background flush interval, so flushes run while chunks arrive.
+        int n = 20 << 20, chunk = 1 << 20;
+        Path file = dir.resolve("big.safetensors");
+        try (SafetensorsWriter w = SafetensorsWriter.create(file, List.of(new TensorSpec("w", DType.F32, shape(n))))) {
+            java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                done.add(pool.submit(() -> {
+                    float[] buf = new float[chunk];
+                    for (int c; (c = next.getAndIncrement()) < n / chunk; ) {
+                        for (int i = 0; i < chunk; i++) buf[i] = c * chunk + i;
+                        w.writeChunk("w", (long) c * chunk, buf, chunk);
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) f.get();
+            pool.shutdown();
+            w.markWritten("w");
+            w.finish();
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            float[] back = f.read("w").data();
+            assertEquals(n, back.length);
+            for (int i = 0; i < n; i++) {
+                if (back[i] != (float) i) assertEquals((float) i, back[i], "element " + i);
+            }
+        }
+    }
+
+    @Test
     void headerIsPaddedTo8BytesWithSpacesAndCarriesFormatPt() throws IOException {
         // Vary the name length so the JSON length takes every residue mod 8.
         for (int len = 1; len <= 16; len++) {

@@ -55,12 +55,50 @@ class TorchReductionsTest {
         for (JsonNode c : cases()) {
             int n = c.get("n").asInt();
             float[] x = vector(c.get("seed").asLong(), n);
-            for (int chunk : new int[] {32, 4096, TensorStream.CHUNK}) {
+            for (int chunk : new int[] {7, 32, 1000, 4096, TensorStream.CHUNK}) {
                 if (n < 8) continue; // below one vector torch adds plainly; there is nothing to stream
                 TorchReductions.CascadeSum s = new TorchReductions.CascadeSum(n);
                 for (int off = 0; off < n; off += chunk) s.add(x, off, Math.min(chunk, n - off));
                 assertEquals(c.get("sum").asInt(), Float.floatToRawIntBits(s.result()), "streamed sum of " + n);
             }
+        }
+    }
+
+    @Test
+    void productsSummedAsTheyAreMadeEqualTheStoredProductsSum() throws IOException {
+        for (JsonNode c : cases()) {
+            int n = c.get("n").asInt();
+            if (n < 8) continue;
+            float[] a = vector(c.get("seed").asLong(), n), b = vector(c.get("seed").asLong() + 7, n);
+            float na = 3.7f, nb = 0.61f;
+            float[] prod = new float[n];
+            for (int i = 0; i < n; i++) prod[i] = (a[i] / na) * (b[i] / nb);
+            int expected = Float.floatToRawIntBits(TorchReductions.sumGeneral(prod, 0, n));
+            for (int chunk : new int[] {7, 32, 1000, TensorStream.BLOCK}) {
+                TorchReductions.CascadeSum s = new TorchReductions.CascadeSum(n);
+                for (int off = 0; off < n; off += chunk) s.addProducts(a, b, off, Math.min(chunk, n - off), na, nb);
+                assertEquals(expected, Float.floatToRawIntBits(s.result()), "products of " + n + " in pieces of " + chunk);
+            }
+        }
+    }
+
+    @Test
+    void twoNormsInOnePassEqualEachAlone() throws IOException {
+        for (JsonNode c : cases()) {
+            int n = c.get("n").asInt();
+            float[] a = vector(c.get("seed").asLong(), n), b = vector(c.get("seed").asLong() + 7, n);
+            TorchReductions.NormSum sa = new TorchReductions.NormSum(), sb = new TorchReductions.NormSum();
+            int piece = 64;
+            float[] pa = new float[piece], pb = new float[piece];
+            for (int off = 0; off < n; off += piece) {
+                int k = Math.min(piece, n - off);
+                System.arraycopy(a, off, pa, 0, k);
+                System.arraycopy(b, off, pb, 0, k);
+                TorchReductions.NormSum.addBoth(sa, pa, sb, pb, k);
+            }
+            assertEquals(c.get("norm").asInt(), Float.floatToRawIntBits(sa.result()), "norm of " + n);
+            assertEquals(Float.floatToRawIntBits(TorchReductions.norm(b, 0, n)), Float.floatToRawIntBits(sb.result()),
+                    "second norm of " + n);
         }
     }
 }
