@@ -8,10 +8,17 @@ package org.mergelab.model;
  * the exponent bits in a second, since moving bits between int and float keeps a loop scalar.
  */
 final class FastMath {
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-    private static final float ROUND = 12582912f; // 1.5 * 2^23: (x + ROUND) - ROUND rounds x to an integer
-    private static final float LOW = -87.3f, HIGH = 88.0f; // e^x stays a normal float
+    static final float LOG2E = 1.44269504088896341f;
+    static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    static final float ROUND = 12582912f; // 1.5 * 2^23: (x + ROUND) - ROUND rounds x to an integer
+    static final float LOW = -87.3f, HIGH = 88.0f; // e^x stays a normal float
+
+    /**
+     * Whether {@link #expInPlace} runs on the JDK's Vector API ({@link VectorExp}, with the same bits): the JVM has
+     * the incubator module, {@code -Dmergelab.vector=false} does not turn it off, and the check passes.
+     */
+    static final boolean VECTOR = Boolean.parseBoolean(System.getProperty("mergelab.vector", "true"))
+            && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() && VectorExp.works();
 
     private FastMath() {}
 
@@ -26,6 +33,10 @@ final class FastMath {
      * with an offset on one of them the JIT no longer vectorizes the first loop, which costs a factor of five.)
      */
     static void expInPlace(float[] a, int n, float[] k) {
+        if (VECTOR) {
+            VectorExp.expInPlace(a, n);
+            return;
+        }
         for (int i = 0; i < n; i++) {
             float v = Math.min(Math.max(a[i], LOW), HIGH);
             float ki = (v * LOG2E + ROUND) - ROUND;

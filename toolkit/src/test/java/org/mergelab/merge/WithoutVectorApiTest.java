@@ -19,7 +19,8 @@ import org.mergelab.recipe.Recipe;
 
 /**
  * A JVM started without {@code --add-modules jdk.incubator.vector} (a plain {@code java -cp}, IJava) must merge and
- * analyse with the scalar loops, and get the same bits as the vector kernels this JVM runs. The merges run in a child
+ * analyse with the scalar loops, and get the same bits as the vector kernels this JVM runs (and so must the forward
+ * pass, whose exp has a vector form). The merges run in a child
  * JVM with this test's class path and no module flag; each prints a checksum of its tensors' bits.
  */
 class WithoutVectorApiTest {
@@ -44,6 +45,7 @@ class WithoutVectorApiTest {
         }
         assertTrue(out.contains("divergence rows=" + Divergence.between(dir.resolve("base"), dir.resolve("tuned1"))
                 .rowCount()), out);
+        assertTrue(out.contains("logits " + logitsChecksum(dir)), "the forward pass differs:\n" + out);
     }
 
     /** The child: each merge's checksum, the rows of a divergence table. */
@@ -53,6 +55,19 @@ class WithoutVectorApiTest {
         for (String method : METHODS) System.out.println(method + " " + checksum(dir, method));
         System.out.println("divergence rows="
                 + Divergence.between(dir.resolve("base"), dir.resolve("tuned1")).rowCount());
+        System.out.println("logits " + logitsChecksum(dir));
+    }
+
+    /** The forward pass (softmax and SiLU use the vector exp where the JVM has the module): every logit's bits. */
+    static long logitsChecksum(Path dir) {
+        org.mergelab.model.Transformer t = org.mergelab.model.Model.load(dir.resolve("base")).transformer();
+        float[] logits = t.logitsForAll(t.newCache(64), 1, 5, 9, 2, 7, 3, 11, 4, 8, 6, 10, 12);
+        CRC32 crc = new CRC32();
+        for (float v : logits) {
+            int b = Float.floatToRawIntBits(v);
+            crc.update(new byte[] {(byte) b, (byte) (b >>> 8), (byte) (b >>> 16), (byte) (b >>> 24)});
+        }
+        return crc.getValue();
     }
 
     static long checksum(Path dir, String method) {
