@@ -38,6 +38,19 @@ class LauncherIT {
         }
     }
 
+    /** Whether this JDK can save a dynamic class-data archive at all. */
+    private static boolean canSaveArchives() throws IOException, InterruptedException {
+        Path probe = Files.createTempDirectory("cds-probe").resolve("probe.jsa");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:ArchiveClassesAtExit=" + probe, "-Xlog:cds=off", "-Xlog:cds+dynamic=off", "-version")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        p.waitFor(60, TimeUnit.SECONDS);
+        boolean saved = Files.exists(probe);
+        Files.deleteIfExists(probe);
+        Files.deleteIfExists(probe.getParent());
+        return saved;
+    }
+
     @Test
     void theFirstRunOfACommandSavesAClassArchiveThatLaterRunsUseWithTheSameOutput() throws Exception {
         Path models = ROOT.resolve("toolkit/src/test/resources/reference/tiny/models");
@@ -51,7 +64,13 @@ class LauncherIT {
 
         Run first = mergelab("compare", a, b);
         assertEquals(0, first.exit(), first.stderr());
-        assertTrue(Files.size(archive) > 0, "the first run saved " + archive);
+        if (!Files.exists(archive)) {
+            // A JDK shipped without its base class-data archive cannot save a dynamic one: then bin/mergelab runs
+            // without, which is what the rest of this test checks.
+            assertFalse(canSaveArchives(), "this JVM saves class-data archives, yet the first run saved none");
+        } else {
+            assertTrue(Files.size(archive) > 0, "the first run saved " + archive);
+        }
         try (var partial = Files.list(archive.getParent())) {
             assertTrue(partial.noneMatch(p -> p.toString().endsWith(".partial")), "no partial archive left behind");
         }
