@@ -48,6 +48,7 @@ Exact command used (from the repository root):
       /work/venv-ref/bin/python toolkit/src/test/python/make_forward_reference.py --models /tmp/mlm-fw
 """
 import argparse
+import functools
 import importlib.metadata as md
 import json
 import math
@@ -60,6 +61,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mergelab_ref  # noqa: E402
+
+# Logits and perplexities are floats: their lists are kept on one line too.
+write_json = functools.partial(mergelab_ref.write_json, numbers=mergelab_ref.NUMBERS)
 
 OUT = mergelab_ref.REFERENCE / "forward"
 LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -365,13 +369,6 @@ def babi_reference(models_dir: Path, data: Path):
         out[name] = {"correct": sum(r["correct"] for r in rows), "total": len(rows), "questions": rows}
         print(name, out[name]["correct"], "/", len(rows))
     return out
-
-
-def write_json(path: Path, obj):
-    text = json.dumps(obj, indent=1, ensure_ascii=False)
-    text = re.sub(r"\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]",
-                  lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
-    path.write_text(text + "\n", encoding="utf-8")
 
 
 def main():

@@ -27,7 +27,6 @@ The data folder DATA is $MERGELAB_DATA or ../shared.
 import argparse
 import importlib.metadata as md
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -112,11 +111,7 @@ def main():
         "llama2c_source": llama2c_source,
         "llama2c_text": llama2c,
     }
-    text_out = json.dumps(ref, indent=1, ensure_ascii=False)
-    # keep integer lists on one line
-    text_out = re.sub(r"\[\s*(-?\d+(?:,\s*-?\d+)*)\s*\]",
-                      lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text_out)
-    args.out.write_text(text_out + "\n", encoding="utf-8")
+    mergelab_ref.write_json(args.out, ref)
     print(f"{len(ids)} tokens, stopped by {stopped_by}; transformers == llama2.c: True; wrote {args.out}")
 
 

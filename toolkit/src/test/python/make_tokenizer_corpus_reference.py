@@ -30,8 +30,6 @@ Exact command used (from the repository root), after make_forward_reference.py:
 import argparse
 import hashlib
 import importlib.metadata as md
-import json
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -146,13 +144,6 @@ def chat_templates():
     return cases
 
 
-def write_json(path: Path, obj):
-    text = json.dumps(obj, indent=1, ensure_ascii=False)
-    text = re.sub(r"\[\s*(-?\d+(?:,\s*-?\d+)*)\s*\]",
-                  lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
-    path.write_text(text + "\n", encoding="utf-8")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", type=Path, default=None, help="folder with an imported stories260K")
@@ -180,9 +171,9 @@ def main():
                        "toolkit/src/test/python/make_tokenizer_corpus_reference.py --models /tmp/mlm-fw",
             "versions": {"tokenizers": md.version("tokenizers"), "transformers": md.version("transformers"),
                          "sentencepiece": md.version("sentencepiece"), "jinja2": md.version("jinja2")}}
-    write_json(OUT / "tokenizer-corpora.json", {**meta, "block_lines": BLOCK,
+    mergelab_ref.write_json(OUT / "tokenizer-corpora.json", {**meta, "block_lines": BLOCK,
                                                "corpora": {n: p for n, p, _ in CORPORA}, "tokenizers": result})
-    write_json(OUT / "chat-templates.json", {**meta, "bos_token": "<s>", "eos_token": "</s>",
+    mergelab_ref.write_json(OUT / "chat-templates.json", {**meta, "bos_token": "<s>", "eos_token": "</s>",
                                             "conversations": CONVERSATIONS, "cases": chat_templates()})
 
 

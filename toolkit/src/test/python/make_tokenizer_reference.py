@@ -125,14 +125,6 @@ def normalizer_spec(spm_path: Path) -> dict:
             "fields_set_in_file": sorted(f.name for f, _ in n.ListFields())}
 
 
-def write_json(path: Path, obj):
-    text = json.dumps(obj, indent=1, ensure_ascii=False)
-    # integer lists on one line
-    text = re.sub(r"\[\s*(-?\d+(?:,\s*-?\d+)*)\s*\]",
-                  lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
-    path.write_text(text + "\n", encoding="utf-8")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None, help="an imported stories260K folder (default: import one)")
@@ -235,13 +227,13 @@ def main():
                                         "prepended by this script (its post_processor template adds none)")
     check["candidate_fix"] = candidate_fix.__doc__.strip()
     check.update(summary)
-    write_json(args.out / "tok512-encoding-check.json", check)
+    mergelab_ref.write_json(args.out / "tok512-encoding-check.json", check)
     enc = dict(meta)
     enc["ids"] = "sentencepiece's ids, BOS 1 first: the truth; our_tokenizer_json_agrees says whether OUR " \
                  "tokenizer.json (with `tokenizers`) gives the same"
     enc["count"] = len(samples)
     enc["samples"] = samples
-    write_json(args.out / "tok512-encodings.json", enc)
+    mergelab_ref.write_json(args.out / "tok512-encodings.json", enc)
     print(f"total {summary['total_lines']} lines: ours {summary['mismatches_ours']} mismatches, "
           f"transformers' {summary['mismatches_transformers']}; {len(samples)} samples")
 

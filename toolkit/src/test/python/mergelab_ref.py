@@ -7,7 +7,9 @@ tests import with org.mergelab.hub.DemoModels.
 Data folder: $MERGELAB_DATA if set, else ../shared beside the repository (the same rule as
 org.mergelab.hub.SharedData).
 """
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +59,15 @@ def import_family(models_dir: Path, names=FAMILY) -> Path:
                         str(data / "models" / name / (name + ".bin")), str(data / TOKENIZER),
                         str(models_dir / name)], check=True)
     return models_dir
+
+
+INTEGERS = r"-?\d+"
+NUMBERS = r"-?[\d.e+-]+"
+
+
+def write_json(path: Path, obj, numbers: str = INTEGERS):
+    """Writes `obj` as indented UTF-8 JSON with each list of numbers (matching `numbers`) kept on one line."""
+    text = json.dumps(obj, indent=1, ensure_ascii=False)
+    text = re.sub(r"\[\s*(" + numbers + r"(?:,\s*" + numbers + r")*)\s*\]",
+                  lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
+    path.write_text(text + "\n", encoding="utf-8")
