@@ -33,7 +33,7 @@ final class ForwardBench implements Main.Benchmark {
 
     @Override
     public void run(String[] args) throws Exception {
-        Map<String, String> opt = options(args);
+        Map<String, String> opt = Harness.options(args);
         Path models = Path.of(opt.getOrDefault("models", System.getProperty("java.io.tmpdir") + "/mergelab-bench-models"));
         int promptLen = Integer.parseInt(opt.getOrDefault("prompt", "128"));
         int decode = Integer.parseInt(opt.getOrDefault("decode", "32"));
@@ -250,17 +250,6 @@ final class ForwardBench implements Main.Benchmark {
     private static double[] scale(double[] v, double f) {
         double[] out = v.clone();
         for (int i = 0; i < out.length; i++) out[i] *= f;
-        return out;
-    }
-
-    private static Map<String, String> options(String[] args) {
-        Map<String, String> out = new LinkedHashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") || i + 1 >= args.length) {
-                throw new IllegalArgumentException("expected --name value, not " + args[i]);
-            }
-            out.put(args[i].substring(2), args[++i]);
-        }
         return out;
     }
 }

@@ -2,8 +2,10 @@ package org.mergelab.bench;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Runs a measurement with warm-up rounds and repeats, and prints one line per figure that scripts can parse:
@@ -29,6 +31,18 @@ public final class Harness {
     }
 
     private Harness() {}
+
+    /** A benchmark's {@code --name value} arguments, in order. */
+    public static Map<String, String> options(String[] args) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            if (!args[i].startsWith("--") || i + 1 >= args.length) {
+                throw new IllegalArgumentException("expected --name value pairs, got " + args[i]);
+            }
+            out.put(args[i].substring(2), args[++i]);
+        }
+        return out;
+    }
 
     public static Figure measure(String name, String unit, int warmups, int repeats, Measurement m) throws Exception {
         for (int i = 0; i < warmups; i++) m.run();

@@ -10,7 +10,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -33,7 +32,7 @@ final class MergeBench implements Main.Benchmark {
 
     @Override
     public void run(String[] argv) throws Exception {
-        Map<String, String> a = options(argv);
+        Map<String, String> a = Harness.options(argv);
         Path recipeFile = Path.of(a.get("recipe")).toAbsolutePath();
         String shapes = a.get("shapes");
         Path work = Path.of(a.getOrDefault("work", "/tmp/mergelab-bench")).toAbsolutePath();
@@ -190,16 +189,5 @@ final class MergeBench implements Main.Benchmark {
         Path bin = Path.of(System.getProperty("mergelab.home", ".")).resolve("bin/mergelab").toAbsolutePath();
         if (!Files.isExecutable(bin)) throw new IOException("no launcher at " + bin);
         return bin;
-    }
-
-    static Map<String, String> options(String[] argv) {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (int i = 0; i < argv.length; i++) {
-            if (!argv[i].startsWith("--") || i + 1 >= argv.length) {
-                throw new IllegalArgumentException("expected --name value pairs, got " + argv[i]);
-            }
-            m.put(argv[i].substring(2), argv[++i]);
-        }
-        return m;
     }
 }
