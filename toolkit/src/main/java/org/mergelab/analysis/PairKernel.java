@@ -53,16 +53,19 @@ final class PairKernel {
 
         /**
          * Until the JIT compiles them, Vector API loops run a hundred times slower than the scalar loop. Short
-         * calls on a small buffer reach the compile thresholds in a fraction of a second; left to the scan, the
-         * first gigabyte would run slowly.
+         * calls on a small buffer, until they run fast, get them compiled in a fraction of a second; left to the
+         * scan, the first gigabyte would run slowly.
          */
         private static void warmUp() {
             java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(4096).order(java.nio.ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < 1024; i++) b.putFloat(i * 4, (i % 7) * 0.25f - 0.5f);
             Sums s = new Sums();
-            for (int k = 0; k < 20_000; k++) {
+            org.mergelab.io.KernelWarmUp w = new org.mergelab.io.KernelWarmUp();
+            while (w.more()) {
+                long t = System.nanoTime();
                 VectorKernel.chunk(DType.BF16, b, 0, b, 1, 64, s);
                 VectorKernel.chunk(DType.F32, b, 0, b, 1, 64, s);
+                w.took(System.nanoTime() - t);
             }
         }
     }

@@ -53,9 +53,12 @@ final class Conversions {
             ByteBuffer b = ByteBuffer.allocateDirect(512).order(ByteOrder.LITTLE_ENDIAN);
             float[] f = new float[256];
             for (int i = 0; i < f.length; i++) f[i] = i * 0.37f - 100f;
-            for (int round = 0; round < Integer.getInteger("mergelab.warm", 4000); round++) {
+            KernelWarmUp w = new KernelWarmUp();
+            while (w.more()) {
+                long t = System.nanoTime();
                 VectorConversions.floatsToBf16(f, 0, f.length, b, 0);
                 VectorConversions.bf16ToFloats(b, 0, f, 0, f.length);
+                w.took(System.nanoTime() - t);
             }
         }
     }

@@ -22,6 +22,16 @@ public final class TensorReader {
         return info;
     }
 
+    /**
+     * The tensor's stored bytes (little-endian, element 0 at index 0) when it is bfloat16 and memory-mapped, else
+     * null: a kernel that decodes bf16 as it computes reads them here, instead of widening each piece into a float
+     * buffer first and reading that back (which on a large tensor takes longer than the arithmetic).
+     */
+    public ByteBuffer bf16Bytes() {
+        if (mapped == null || info.dtype() != DType.BF16) return null;
+        return mapped.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    }
+
     /** Elements {@code [offset, offset + n)}, widened to float32, into {@code dst[dstOff..dstOff + n)}. */
     public void read(long offset, float[] dst, int dstOff, int n) {
         if (mapped == null) {

@@ -367,6 +367,33 @@ public final class Merge {
     }
 
     /**
+     * Reads a streamed task's inputs, rounded to its work dtype; offers a mapped bf16 input's bytes to kernels that
+     * decode as they compute where that rounding would change nothing.
+     */
+    static TensorStream.Reader readerFor(MergePlan.Task t) {
+        org.mergelab.io.TensorReader[] readers = new org.mergelab.io.TensorReader[t.inputs().size()];
+        for (int i = 0; i < readers.length; i++) {
+            MergePlan.Input in = t.inputs().get(i);
+            readers[i] = in.checkpoint().reader(in.tensorName());
+        }
+        return new TensorStream.Reader() {
+            @Override
+            public void read(int input, long offset, float[] dst, int len) {
+                MergePlan.Input in = t.inputs().get(input);
+                readers[input].read(offset, dst, 0, len);
+                if (in.info().dtype() != t.workDtype()) Half.roundInPlace(dst, len, floatDtype(t.workDtype()));
+            }
+
+            @Override
+            public ByteBuffer bf16(int input) {
+                // bf16 values are already bf16 and float32: rounding to either work dtype leaves them unchanged
+                boolean exact = t.workDtype() == DType.BF16 || t.workDtype() == DType.F32;
+                return exact ? readers[input].bf16Bytes() : null;
+            }
+        };
+    }
+
+    /**
      * Merges a large tensor chunk by chunk if its method can ({@link StreamingMerge}), or copies a lone optional
      * input through; returns the bytes read, or null when the tensor must be merged whole.
      */
@@ -387,17 +414,7 @@ public final class Merge {
                 perModel, t.workDtype(), random, options.corrections());
         if (!passthrough && !((StreamingMerge) method).streams(meta)) return null;
         long[] read = {0};
-        org.mergelab.io.TensorReader[] readers = new org.mergelab.io.TensorReader[t.inputs().size()];
-        for (int i = 0; i < readers.length; i++) {
-            MergePlan.Input in = t.inputs().get(i);
-            readers[i] = in.checkpoint().reader(in.tensorName());
-        }
-        TensorStream.Reader reader = (input, offset, dst, len) -> {
-            MergePlan.Input in = t.inputs().get(input);
-            readers[input].read(offset, dst, 0, len);
-            if (in.info().dtype() != t.workDtype()) Half.roundInPlace(dst, len, floatDtype(t.workDtype()));
-        };
-        TensorStream stream = new TensorStream(meta, t.numel(), reader);
+        TensorStream stream = new TensorStream(meta, t.numel(), readerFor(t));
         boolean roundResult = !passthrough && t.resultDtype() != t.outDtype();
         TensorStream.Output out = (chunk, data, len) -> {
             if (roundResult) Half.roundInPlace(data, len, floatDtype(t.resultDtype()));

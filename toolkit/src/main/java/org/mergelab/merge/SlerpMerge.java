@@ -1,6 +1,9 @@
 package org.mergelab.merge;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.List;
+import org.mergelab.io.Half;
 import org.mergelab.recipe.ParamSpec;
 import org.mergelab.recipe.ParamSpec.Type;
 
@@ -92,7 +95,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
      * {@link #merge}'s bit for bit.
      */
     @Override
-    public void stream(TensorStream in, TensorStream.Output out) throws java.io.IOException {
+    public void stream(TensorStream in, TensorStream.Output out) throws IOException {
         TensorInputs m = in.meta();
         int ia = m.baseIndex(), ib = 1 - ia;
         float t = (float) m.sharedDouble("t");
@@ -100,6 +103,11 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
         float[] a = BufferPool.get(0, block), b = BufferPool.get(1, block);
         float[] o = BufferPool.get(3, TensorStream.CHUNK);
         int chunks = in.chunks();
+        ByteBuffer ha = in.bf16(ia), hb = in.bf16(ib);
+        if (VectorSupport.ENABLED && ha != null && hb != null) {
+            streamBf16(in, out, t, ha, hb, o);
+            return;
+        }
         float[] partsA = new float[chunks], partsB = new float[chunks];
         for (int c = 0; c < chunks; c++) {
             TorchReductions.NormSum sa = new TorchReductions.NormSum(), sb = new TorchReductions.NormSum();
@@ -150,6 +158,50 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
                 } else {
                     for (int i = 0; i < k; i++) o[off + i] = ca * a[i] + cb * b[i];
                 }
+            }
+            out.write(c, o, len);
+        }
+    }
+
+    /**
+     * {@link #stream} for two bf16 inputs, each pass decoding as it computes: the same lanes, operations and order,
+     * so the same bits, without writing a float copy of every piece and reading it back three times over.
+     */
+    private static void streamBf16(TensorStream in, TensorStream.Output out, float t, ByteBuffer ha,
+                                   ByteBuffer hb, float[] o) throws IOException {
+        int chunks = in.chunks();
+        float[] partsA = new float[chunks], partsB = new float[chunks];
+        for (int c = 0; c < chunks; c++) {
+            TorchReductions.NormSum sa = new TorchReductions.NormSum(), sb = new TorchReductions.NormSum();
+            TorchReductions.NormSum.addBothBf16(sa, ha, sb, hb, c * TensorStream.CHUNK, in.chunkLength(c));
+            partsA[c] = sa.result();
+            partsB[c] = sb.result();
+        }
+        float na = nonZero(TorchReductions.norm(partsA, 0, chunks));
+        float nb = nonZero(TorchReductions.norm(partsB, 0, chunks));
+        float dot = 0f;
+        for (int c = 0; c < chunks; c++) {
+            int len = in.chunkLength(c), at = c * TensorStream.CHUNK;
+            if (len < 8) {
+                float[] whole = new float[len], other = new float[len];
+                for (int k = 0; k < len; k++) {
+                    whole[k] = Half.bf16ToFloat(ha.getShort((at + k) << 1));
+                    other[k] = Half.bf16ToFloat(hb.getShort((at + k) << 1));
+                }
+                dot += normalizedDot(whole, other, 0, len, na, nb);
+                continue;
+            }
+            dot += new TorchReductions.CascadeSum(len).addProductsBf16(ha, hb, at, len, na, nb).result();
+        }
+        Coefficients coef = fromDot(t, dot);
+        float ca = coef.ofA(), cb = coef.ofB();
+        for (int c = 0; c < chunks; c++) {
+            int len = in.chunkLength(c), at = c * TensorStream.CHUNK;
+            int full = len - len % 16;
+            VectorLanes.interpolateBf16(ca, ha, cb, hb, at, o, 0, full);
+            for (int i = full; i < len; i++) {
+                o[i] = ca * Half.bf16ToFloat(ha.getShort((at + i) << 1))
+                        + cb * Half.bf16ToFloat(hb.getShort((at + i) << 1));
             }
             out.write(c, o, len);
         }

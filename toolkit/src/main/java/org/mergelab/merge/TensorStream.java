@@ -13,6 +13,11 @@ public final class TensorStream {
     /** Reads elements {@code [offset, offset + len)} of input {@code input} into {@code dst[0..len)}. */
     interface Reader {
         void read(int input, long offset, float[] dst, int len);
+
+        /** Input {@code input}'s bf16 bytes, when {@link #read} gives exactly their values; else null. */
+        default java.nio.ByteBuffer bf16(int input) {
+            return null;
+        }
     }
 
     private final TensorInputs meta;
@@ -54,6 +59,15 @@ public final class TensorStream {
      */
     public void read(int input, long offset, float[] dst, int len) {
         reader.read(input, offset, dst, len);
+    }
+
+    /**
+     * The stored bytes of input {@code input} (little-endian bfloat16, element 0 at index 0) when it is a
+     * memory-mapped bf16 tensor whose values {@link #read} returns unchanged, else null: for kernels that decode as
+     * they compute.
+     */
+    public java.nio.ByteBuffer bf16(int input) {
+        return reader.bf16(input);
     }
 
     /** Elements per block when a chunk is worked through in cache-sized pieces (a multiple of 32). */

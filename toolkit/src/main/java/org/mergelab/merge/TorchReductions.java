@@ -1,5 +1,8 @@
 package org.mergelab.merge;
 
+import java.nio.ByteBuffer;
+import org.mergelab.io.Half;
+
 /**
  * float32 reductions in the order torch 2.x's CPU kernels add (the AVX2 kernels, which torch also dispatches to on
  * AVX-512 machines for these operations), so that a method computing norms and sums in float32, as mergekit does,
@@ -192,6 +195,37 @@ final class TorchReductions {
             return this;
         }
 
+        /**
+         * {@link #addProducts} of bf16 elements {@code [at, at + len)} of {@code a} and {@code b} (stored
+         * little-endian bytes): the whole rows are read straight from the bytes ({@link VectorSupport#ENABLED} only),
+         * anything else is widened to floats and added as {@link #addProducts} adds it.
+         */
+        CascadeSum addProductsBf16(ByteBuffer a, ByteBuffer b, int at, int len, float na, float nb) {
+            if (consumed + len > n) throw new IllegalArgumentException("more than " + n + " elements");
+            long rowElements = (long) rows * ROW;
+            int i = 0;
+            while (VectorSupport.ENABLED && pendingLen == 0 && consumed < rowElements) {
+                int fullRows = (int) Math.min((len - i) / ROW, (rowElements - consumed) / ROW);
+                if (fullRows == 0) break;
+                int run = Math.min(fullRows, levelStep - inGroup);
+                VectorLanes.addProductRowsBf16(acc, a, b, at + i, na, nb, run);
+                rowsAdded(run);
+                i += run * ROW;
+                consumed += (long) run * ROW;
+            }
+            float[] x = new float[ROW], y = new float[ROW];
+            while (i < len) {
+                int m = Math.min(ROW, len - i);
+                for (int k = 0; k < m; k++) {
+                    x[k] = Half.bf16ToFloat(a.getShort((at + i + k) << 1));
+                    y[k] = Half.bf16ToFloat(b.getShort((at + i + k) << 1));
+                }
+                add(x, y, 0, m, na, nb);
+                i += m;
+            }
+            return this;
+        }
+
         private static float value(float[] x, float[] y, int i, float nx, float ny) {
             return y == null ? x[i] : (x[i] / nx) * (y[i] / ny);
         }
@@ -206,6 +240,11 @@ final class TorchReductions {
                     for (int j = 0; j < ROW; j++) acc[j] += value(x, y, at + j, nx, ny);
                 }
             }
+            rowsAdded(run);
+        }
+
+        /** Counts {@code run} rows just added to the first level, and carries if they end a level group. */
+        private void rowsAdded(int run) {
             rowsDone += run;
             inGroup += run;
             if (inGroup == levelStep) carry();
@@ -283,6 +322,23 @@ final class TorchReductions {
                 sa.tail[sa.tailLen++] = a[d];
                 sb.tail[sb.tailLen++] = b[d];
             }
+        }
+
+        /**
+         * {@link #addBoth} of bf16 elements {@code [at, at + len)} of {@code a} and {@code b} (stored little-endian
+         * bytes), read straight from the bytes where {@link VectorSupport#ENABLED}: the same lanes, the same bits.
+         */
+        static void addBothBf16(NormSum sa, ByteBuffer a, NormSum sb, ByteBuffer b, int at, int len) {
+            int full = VectorSupport.ENABLED && sa.tailLen == 0 && sb.tailLen == 0 ? len - len % 16 : 0;
+            if (full > 0) VectorLanes.sumSquaresBf16(sa.acc, a, sb.acc, b, at, full);
+            int rest = len - full;
+            if (rest == 0) return;
+            float[] x = new float[rest], y = new float[rest];
+            for (int k = 0; k < rest; k++) {
+                x[k] = Half.bf16ToFloat(a.getShort((at + full + k) << 1));
+                y[k] = Half.bf16ToFloat(b.getShort((at + full + k) << 1));
+            }
+            addBoth(sa, x, sb, y, rest);
         }
 
         float result() {

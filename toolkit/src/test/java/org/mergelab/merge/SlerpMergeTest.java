@@ -121,4 +121,39 @@ class SlerpMergeTest {
         assertEquals(cos, out[1], 1e-6);
         assertSame(base, in.base());
     }
+
+    @Test
+    void bf16InputsStreamedFromTheirBytesEqualTheWholeMerge() throws java.io.IOException {
+        // Three chunks, the last neither a multiple of 16 nor of a 32-element cascade row.
+        int n = 2 * TensorStream.CHUNK + 1_003;
+        float[] a = TorchReductionsTest.vector(11, n), b = TorchReductionsTest.vector(12, n);
+        for (int i = 0; i < n; i++) b[i] = 0.8f * a[i] + 0.6f * b[i];
+        java.nio.ByteBuffer ha = TorchReductionsTest.bf16Bytes(a, 0), hb = TorchReductionsTest.bf16Bytes(b, 0);
+        TensorInputs whole = new TensorInputs("w", new long[] {n}, List.of(a, b), List.of("base", "x"), 0,
+                Map.of("t", 0.3), List.of(Map.of(), Map.of()));
+        float[] expected = new SlerpMerge().merge(whole).clone();
+
+        TensorInputs meta = new TensorInputs("w", new long[] {n}, List.of(new float[0], new float[0]),
+                List.of("base", "x"), 0, Map.of("t", 0.3), List.of(Map.of(), Map.of()));
+        int[] floatReads = {0};
+        TensorStream stream = new TensorStream(meta, n, new TensorStream.Reader() {
+            @Override
+            public void read(int input, long offset, float[] dst, int len) {
+                floatReads[0]++;
+                System.arraycopy(input == 0 ? a : b, (int) offset, dst, 0, len);
+            }
+
+            @Override
+            public java.nio.ByteBuffer bf16(int input) {
+                return input == 0 ? ha : hb;
+            }
+        });
+        float[] got = new float[n];
+        new SlerpMerge().stream(stream, (chunk, data, len) ->
+                System.arraycopy(data, 0, got, chunk * TensorStream.CHUNK, len));
+        if (VectorSupport.ENABLED) assertEquals(0, floatReads[0], "the passes read the bf16 bytes, not float pieces");
+        for (int i = 0; i < n; i++) {
+            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(got[i]), "element " + i);
+        }
+    }
 }

@@ -19,15 +19,21 @@ import org.mergelab.recipe.Recipe;
 /**
  * Large tensors are merged chunk by chunk ({@link StreamingMerge}); the result must equal the in-memory merge's bit
  * for bit. Models here have a 2.4M-element embedding, three chunks of {@link TensorStream#CHUNK}, and are merged
- * twice: with every tensor held whole, and with every tensor over 1,000 elements streamed.
+ * twice: with every tensor held whole, and with every tensor over 1,000 elements streamed. A second family stores the
+ * same shapes in bfloat16, which SLERP's streamed passes decode as they compute ({@link TensorStream#bf16}).
  */
 class StreamingMergeTest {
     @TempDir
-    static Path dir;
+    static Path f32Models;
+    @TempDir
+    static Path bf16Models;
+    /** The family the recipe being built refers to. */
+    private static Path dir;
 
     @BeforeAll
     static void models() throws IOException {
-        TestModels.qwen2Family(dir, DType.F32, 60, 96, 40_001);
+        TestModels.qwen2Family(f32Models, DType.F32, 60, 96, 40_001);
+        TestModels.qwen2Family(bf16Models, DType.BF16, 60, 96, 40_001);
     }
 
     /** The engine's threshold as the other tests see it, put back after each test changes it. */
@@ -56,9 +62,11 @@ class StreamingMergeTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"slerp:bfloat16", "slerp:float32", "linear:bfloat16", "linear:float16",
-            "task_arithmetic:bfloat16", "dare_ties:bfloat16", "dare_ties:float32", "dare_linear:float16"})
+            "task_arithmetic:bfloat16", "dare_ties:bfloat16", "dare_ties:float32", "dare_linear:float16",
+            "slerp:bfloat16:stored-bf16", "slerp:float32:stored-bf16", "slerp:float16:stored-bf16"})
     void streamedEqualsWhole(String methodAndDtype) {
         String[] md = methodAndDtype.split(":");
+        dir = md.length > 2 ? bf16Models : f32Models;
         Recipe r = Recipe.parse(recipe(md[0], md[1]));
         MergeOptions o = MergeOptions.defaults().withRandomSeed(42).withThreads(2);
         Merge.streamAbove = Long.MAX_VALUE;
@@ -81,6 +89,33 @@ class StreamingMergeTest {
             // The masks really dropped entries: the merge is not the plain task-arithmetic sum.
             float[] merged = whole.get("lm_head.weight").data();
             assertTrue(merged.length > TensorStream.CHUNK);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"bfloat16", "float32", "float16"})
+    void mappedBf16InputsAreOfferedAsBytesWhereTheirValuesStandAsTheyAre(String dtype) {
+        dir = bf16Models;
+        MergePlan plan = Merge.plan(Recipe.parse(recipe("slerp", dtype)));
+        try {
+            MergePlan.Task embed = plan.tasks().stream()
+                    .filter(t -> t.outputName().equals("model.embed_tokens.weight")).findFirst().orElseThrow();
+            TensorStream.Reader reader = Merge.readerFor(embed);
+            for (int input = 0; input < 2; input++) {
+                java.nio.ByteBuffer bytes = reader.bf16(input);
+                if (dtype.equals("float16")) {
+                    assertEquals(null, bytes, "rounding to float16 changes bf16 values: no bytes offered");
+                    continue;
+                }
+                assertEquals(2L * embed.numel(), bytes.capacity());
+                float[] first = new float[5];
+                reader.read(input, 0, first, 5);
+                for (int i = 0; i < 5; i++) {
+                    assertEquals(first[i], org.mergelab.io.Half.bf16ToFloat(bytes.getShort(2 * i)), "element " + i);
+                }
+            }
+        } finally {
+            plan.checkpoints().values().forEach(org.mergelab.io.Checkpoint::close);
         }
     }
 }

@@ -6,7 +6,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import org.junit.jupiter.api.Test;
+import org.mergelab.io.Half;
 
 /** torch's float32 sums and norms (single thread), bit for bit, from reference/torch-reductions.json. */
 class TorchReductionsTest {
@@ -99,6 +102,59 @@ class TorchReductionsTest {
             assertEquals(c.get("norm").asInt(), Float.floatToRawIntBits(sa.result()), "norm of " + n);
             assertEquals(Float.floatToRawIntBits(TorchReductions.norm(b, 0, n)), Float.floatToRawIntBits(sb.result()),
                     "second norm of " + n);
+        }
+    }
+
+    /** {@code x} rounded to bf16, stored little-endian from element {@code at} of a direct buffer (as a mapped file). */
+    static ByteBuffer bf16Bytes(float[] x, int at) {
+        ByteBuffer b = ByteBuffer.allocateDirect(2 * (at + x.length)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < x.length; i++) {
+            short h = Half.floatToBf16(x[i]);
+            b.putShort(2 * (at + i), h);
+            x[i] = Half.bf16ToFloat(h);
+        }
+        return b;
+    }
+
+    @Test
+    void bf16ProductsReadFromTheirBytesEqualTheFloatProducts() throws IOException {
+        for (JsonNode c : cases()) {
+            int n = c.get("n").asInt();
+            if (n < 8) continue;
+            float[] a = vector(c.get("seed").asLong(), n), b = vector(c.get("seed").asLong() + 7, n);
+            int at = 5;
+            ByteBuffer ha = bf16Bytes(a, at), hb = bf16Bytes(b, at);
+            float na = 3.7f, nb = 0.61f;
+            int expected = Float.floatToRawIntBits(new TorchReductions.CascadeSum(n).addProducts(a, b, 0, n, na, nb)
+                    .result());
+            for (int chunk : new int[] {7, 32, 1000, n}) {
+                TorchReductions.CascadeSum s = new TorchReductions.CascadeSum(n);
+                for (int off = 0; off < n; off += chunk) {
+                    s.addProductsBf16(ha, hb, at + off, Math.min(chunk, n - off), na, nb);
+                }
+                assertEquals(expected, Float.floatToRawIntBits(s.result()), "bf16 products of " + n + " in pieces of "
+                        + chunk);
+            }
+        }
+    }
+
+    @Test
+    void bf16NormsReadFromTheirBytesEqualTheFloatNorms() throws IOException {
+        for (JsonNode c : cases()) {
+            int n = c.get("n").asInt();
+            float[] a = vector(c.get("seed").asLong(), n), b = vector(c.get("seed").asLong() + 7, n);
+            int at = 3;
+            ByteBuffer ha = bf16Bytes(a, at), hb = bf16Bytes(b, at);
+            for (int piece : new int[] {16, 48, n}) {
+                TorchReductions.NormSum sa = new TorchReductions.NormSum(), sb = new TorchReductions.NormSum();
+                for (int off = 0; off < n; off += piece) {
+                    TorchReductions.NormSum.addBothBf16(sa, ha, sb, hb, at + off, Math.min(piece, n - off));
+                }
+                assertEquals(Float.floatToRawIntBits(TorchReductions.norm(a, 0, n)), Float.floatToRawIntBits(sa.result()),
+                        "bf16 norm of " + n + " in pieces of " + piece);
+                assertEquals(Float.floatToRawIntBits(TorchReductions.norm(b, 0, n)), Float.floatToRawIntBits(sb.result()),
+                        "second bf16 norm of " + n + " in pieces of " + piece);
+            }
         }
     }
 }
