@@ -99,26 +99,14 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
         TensorInputs m = in.meta();
         int ia = m.baseIndex(), ib = 1 - ia;
         float t = (float) m.sharedDouble("t");
-        int block = TensorStream.BLOCK;
-        float[] a = BufferPool.get(0, block), b = BufferPool.get(1, block);
-        float[] o = BufferPool.get(3, TensorStream.CHUNK);
-        int chunks = in.chunks();
         ByteBuffer ha = in.bf16(ia), hb = in.bf16(ib);
-        if (VectorSupport.ENABLED && ha != null && hb != null) {
-            streamBf16(in, out, t, ha, hb, o);
-            return;
-        }
+        Passes passes = VectorSupport.ENABLED && ha != null && hb != null
+                ? new Bf16Passes(ha, hb) : new FloatPasses(in, ia, ib);
+        int chunks = in.chunks();
         float[] partsA = new float[chunks], partsB = new float[chunks];
         for (int c = 0; c < chunks; c++) {
             TorchReductions.NormSum sa = new TorchReductions.NormSum(), sb = new TorchReductions.NormSum();
-            int len = in.chunkLength(c);
-            for (int off = 0; off < len; off += block) {
-                int k = Math.min(block, len - off);
-                long at = (long) c * TensorStream.CHUNK + off;
-                in.read(ia, at, a, k);
-                in.read(ib, at, b, k);
-                TorchReductions.NormSum.addBoth(sa, a, sb, b, k);
-            }
+            passes.norms(c * (long) TensorStream.CHUNK, in.chunkLength(c), sa, sb);
             partsA[c] = sa.result();
             partsB[c] = sb.result();
         }
@@ -127,83 +115,121 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
         float dot = 0f;
         for (int c = 0; c < chunks; c++) {
             int len = in.chunkLength(c);
+            long at = c * (long) TensorStream.CHUNK;
             if (len < 8) {
-                float[] whole = BufferPool.get(4, len), other = BufferPool.get(5, len);
-                in.read(ia, (long) c * TensorStream.CHUNK, whole, len);
-                in.read(ib, (long) c * TensorStream.CHUNK, other, len);
+                float[] whole = new float[len], other = new float[len];
+                passes.read(at, whole, other, len);
                 dot += normalizedDot(whole, other, 0, len, na, nb);
-                continue;
+            } else {
+                dot += passes.products(at, new TorchReductions.CascadeSum(len), na, nb).result();
             }
-            TorchReductions.CascadeSum sum = new TorchReductions.CascadeSum(len);
-            for (int off = 0; off < len; off += block) {
-                int k = Math.min(block, len - off);
-                long at = (long) c * TensorStream.CHUNK + off;
-                in.read(ia, at, a, k);
-                in.read(ib, at, b, k);
-                sum.addProducts(a, b, 0, k, na, nb);
-            }
-            dot += sum.result();
         }
         Coefficients coef = fromDot(t, dot);
-        float ca = coef.ofA(), cb = coef.ofB();
+        float[] o = BufferPool.get(3, TensorStream.CHUNK);
         for (int c = 0; c < chunks; c++) {
             int len = in.chunkLength(c);
+            passes.interpolate(c * (long) TensorStream.CHUNK, len, coef.ofA(), coef.ofB(), o);
+            out.write(c, o, len);
+        }
+    }
+
+    /** {@link #stream}'s three passes over one chunk of both inputs. */
+    private interface Passes {
+        /** Elements {@code [at, at + len)} of both inputs as floats. */
+        void read(long at, float[] a, float[] b, int len);
+
+        /** Adds the chunk's squares to the two norms. */
+        void norms(long at, int len, TorchReductions.NormSum sa, TorchReductions.NormSum sb);
+
+        /** Adds the chunk's normalised products to {@code sum}, which covers the chunk exactly. */
+        TorchReductions.CascadeSum products(long at, TorchReductions.CascadeSum sum, float na, float nb);
+
+        /** {@code o[i] = ca·a + cb·b} over the chunk. */
+        void interpolate(long at, int len, float ca, float cb, float[] o);
+    }
+
+    /** Float pieces of each chunk, read through the stream (any dtype, rounded to the work dtype). */
+    private static final class FloatPasses implements Passes {
+        private final TensorStream in;
+        private final int ia, ib;
+        private final int block = TensorStream.BLOCK;
+        private final float[] a = BufferPool.get(0, block), b = BufferPool.get(1, block);
+
+        FloatPasses(TensorStream in, int ia, int ib) {
+            this.in = in;
+            this.ia = ia;
+            this.ib = ib;
+        }
+
+        @Override
+        public void read(long at, float[] x, float[] y, int len) {
+            in.read(ia, at, x, len);
+            in.read(ib, at, y, len);
+        }
+
+        @Override
+        public void norms(long at, int len, TorchReductions.NormSum sa, TorchReductions.NormSum sb) {
             for (int off = 0; off < len; off += block) {
                 int k = Math.min(block, len - off);
-                long at = (long) c * TensorStream.CHUNK + off;
-                in.read(ia, at, a, k);
-                in.read(ib, at, b, k);
+                read(at + off, a, b, k);
+                TorchReductions.NormSum.addBoth(sa, a, sb, b, k);
+            }
+        }
+
+        @Override
+        public TorchReductions.CascadeSum products(long at, TorchReductions.CascadeSum sum, float na, float nb) {
+            for (int off = 0; off < sum.length(); off += block) {
+                int k = Math.min(block, sum.length() - off);
+                read(at + off, a, b, k);
+                sum.addProducts(a, b, 0, k, na, nb);
+            }
+            return sum;
+        }
+
+        @Override
+        public void interpolate(long at, int len, float ca, float cb, float[] o) {
+            for (int off = 0; off < len; off += block) {
+                int k = Math.min(block, len - off);
+                read(at + off, a, b, k);
                 if (VectorSupport.ENABLED) {
                     VectorLanes.interpolate(ca, a, cb, b, o, off, k);
                 } else {
                     for (int i = 0; i < k; i++) o[off + i] = ca * a[i] + cb * b[i];
                 }
             }
-            out.write(c, o, len);
         }
     }
 
     /**
-     * {@link #stream} for two bf16 inputs, each pass decoding as it computes: the same lanes, operations and order,
-     * so the same bits, without writing a float copy of every piece and reading it back three times over.
+     * Two mapped bf16 inputs, each pass decoding as it computes: the same lanes, operations and order as
+     * {@link FloatPasses}, so the same bits, without writing a float copy of every piece and reading it back.
      */
-    private static void streamBf16(TensorStream in, TensorStream.Output out, float t, ByteBuffer ha,
-                                   ByteBuffer hb, float[] o) throws IOException {
-        int chunks = in.chunks();
-        float[] partsA = new float[chunks], partsB = new float[chunks];
-        for (int c = 0; c < chunks; c++) {
-            TorchReductions.NormSum sa = new TorchReductions.NormSum(), sb = new TorchReductions.NormSum();
-            TorchReductions.NormSum.addBothBf16(sa, ha, sb, hb, c * TensorStream.CHUNK, in.chunkLength(c));
-            partsA[c] = sa.result();
-            partsB[c] = sb.result();
-        }
-        float na = nonZero(TorchReductions.norm(partsA, 0, chunks));
-        float nb = nonZero(TorchReductions.norm(partsB, 0, chunks));
-        float dot = 0f;
-        for (int c = 0; c < chunks; c++) {
-            int len = in.chunkLength(c), at = c * TensorStream.CHUNK;
-            if (len < 8) {
-                float[] whole = new float[len], other = new float[len];
-                for (int k = 0; k < len; k++) {
-                    whole[k] = Half.bf16ToFloat(ha.getShort((at + k) << 1));
-                    other[k] = Half.bf16ToFloat(hb.getShort((at + k) << 1));
-                }
-                dot += normalizedDot(whole, other, 0, len, na, nb);
-                continue;
+    private record Bf16Passes(ByteBuffer ha, ByteBuffer hb) implements Passes {
+        @Override
+        public void read(long at, float[] a, float[] b, int len) {
+            for (int i = 0; i < len; i++) {
+                a[i] = Half.bf16ToFloat(ha.getShort(Math.toIntExact((at + i) << 1)));
+                b[i] = Half.bf16ToFloat(hb.getShort(Math.toIntExact((at + i) << 1)));
             }
-            dot += new TorchReductions.CascadeSum(len).addProductsBf16(ha, hb, at, len, na, nb).result();
         }
-        Coefficients coef = fromDot(t, dot);
-        float ca = coef.ofA(), cb = coef.ofB();
-        for (int c = 0; c < chunks; c++) {
-            int len = in.chunkLength(c), at = c * TensorStream.CHUNK;
+
+        @Override
+        public void norms(long at, int len, TorchReductions.NormSum sa, TorchReductions.NormSum sb) {
+            TorchReductions.NormSum.addBothBf16(sa, ha, sb, hb, Math.toIntExact(at), len);
+        }
+
+        @Override
+        public TorchReductions.CascadeSum products(long at, TorchReductions.CascadeSum sum, float na, float nb) {
+            return sum.addProductsBf16(ha, hb, Math.toIntExact(at), sum.length(), na, nb);
+        }
+
+        @Override
+        public void interpolate(long at, int len, float ca, float cb, float[] o) {
             int full = len - len % 16;
-            VectorLanes.interpolateBf16(ca, ha, cb, hb, at, o, 0, full);
-            for (int i = full; i < len; i++) {
-                o[i] = ca * Half.bf16ToFloat(ha.getShort((at + i) << 1))
-                        + cb * Half.bf16ToFloat(hb.getShort((at + i) << 1));
-            }
-            out.write(c, o, len);
+            VectorLanes.interpolateBf16(ca, ha, cb, hb, Math.toIntExact(at), o, 0, full);
+            float[] a = new float[len - full], b = new float[len - full];
+            read(at + full, a, b, len - full);
+            for (int i = 0; i < len - full; i++) o[full + i] = ca * a[i] + cb * b[i];
         }
     }
 

@@ -153,6 +153,11 @@ final class TorchReductions {
             this.levelMask = levelStep - 1;
         }
 
+        /** Elements the sum covers. */
+        int length() {
+            return n;
+        }
+
         /** Adds the next {@code len} elements, {@code x[off .. off + len)}. */
         CascadeSum add(float[] x, int off, int len) {
             return add(x, null, off, len, 1f, 1f);
