@@ -52,6 +52,29 @@ class ScheduleTest {
     }
 
     @Test
+    void theSevenBillionBenchmarkRecipeSlerpsTwoDifferentParentsOverThirtyTwoLayers(@TempDir Path dir)
+            throws IOException {
+        // recipes/bench/7b-two-parents-slerp.yml: seed 003's template with two different parents, which mergekit runs.
+        TestModels.synthetic(dir.resolve("meta-llama/Llama-2-7b-chat-hf"), 32, 0f);
+        TestModels.synthetic(dir.resolve("meta-llama/Llama-2-7b-hf"), 32, 1f);
+        Path recipe = Files.copy(RECIPES.resolve("bench/7b-two-parents-slerp.yml"), dir.resolve("bench.yml"));
+        Recipe r = Recipe.load(recipe);
+        assertEquals(2, r.referencedModels().stream().map(m -> m.model()).distinct().count());
+        Schedule s = Schedule.of(r);
+        assertEquals(0, t(s, 0, "attn_q"), 1e-12);
+        assertEquals(1, t(s, 31, "attn_o"), 1e-12);
+        assertEquals(1, t(s, 0, "mlp_up"), 1e-12);
+        assertEquals(0, t(s, 31, "mlp_down"), 1e-12);
+        assertEquals(0.5, t(s, 16, "norm"));
+        MergePlan plan = Merge.plan(r);
+        try {
+            assertEquals(2, plan.tasks().get(0).inputs().size());
+        } finally {
+            plan.checkpoints().values().forEach(org.mergelab.io.Checkpoint::close);
+        }
+    }
+
+    @Test
     void seed000AsWrittenSpreadsItsGradientOverTwentyTwoLayers(@TempDir Path dir) throws IOException {
         // The schedule needs configs and headers only: stand-ins with TinyLlama's 22 layers and names will do.
         TestModels.synthetic(dir.resolve("TinyLlama/TinyLlama-1.1B-step-50K-105b"), 22, 0f);
