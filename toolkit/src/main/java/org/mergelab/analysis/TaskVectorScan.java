@@ -118,12 +118,18 @@ final class TaskVectorScan {
         double mean = numel == 0 ? 0 : sum / numel;
         double sumSq = 0, sumAbs = 0, m2 = 0, m4 = 0;
         long zeros = 0;
-        double[] thresholds = o.thresholds();
-        long[] below = new long[thresholds.length];
+        int[] q = atOrBelowBits(o.thresholds());
+        long[] below = new long[q.length];
+        // The first four thresholds are counted here, in locals: counts kept in an array make every element wait
+        // for the previous element's store (this loop ran eight times slower that way). Any others: below.
+        int q0 = q.length > 0 ? q[0] : 0, q1 = q.length > 1 ? q[1] : 0;
+        int q2 = q.length > 2 ? q[2] : 0, q3 = q.length > 3 ? q[3] : 0;
+        long below0 = 0, below1 = 0, below2 = 0, below3 = 0;
         // Four interleaved histograms: neighbouring |δ| mostly share a bin, and one array would serialise the increments.
         int[] hist = new int[4 * HIST_BINS];
         for (int i = 0; i < numel; i++) {
-            double v = d[i];
+            float f = d[i];
+            double v = f;
             double a = Math.abs(v);
             sumSq += v * v;
             sumAbs += a;
@@ -131,8 +137,19 @@ final class TaskVectorScan {
             m2 += c2;
             m4 += c2 * c2;
             zeros += v == 0 ? 1 : 0;
-            for (int k = 0; k < thresholds.length; k++) below[k] += a <= thresholds[k] ? 1 : 0;
+            int m = TopK.magnitudeBits(f);
+            below0 += (m - q0) >>> 31;
+            below1 += (m - q1) >>> 31;
+            below2 += (m - q2) >>> 31;
+            below3 += (m - q3) >>> 31;
             hist[(i & 3) * HIST_BINS + bin((float) a)]++;
+        }
+        long[] firstFour = {below0, below1, below2, below3};
+        System.arraycopy(firstFour, 0, below, 0, Math.min(4, q.length));
+        for (int k = 4; k < q.length; k++) {
+            long n = 0;
+            for (int i = 0; i < numel; i++) n += (TopK.magnitudeBits(d[i]) - q[k]) >>> 31;
+            below[k] = n;
         }
         for (int l = 0; l < 4; l++) {
             for (int k = 0; k < HIST_BINS; k++) s.histogram[k] += hist[l * HIST_BINS + k];
@@ -173,6 +190,23 @@ final class TaskVectorScan {
         s.dareAbs = dareAbs;
         s.dareSq = dareSq;
         return s;
+    }
+
+    /**
+     * For each threshold t, one more than the bit pattern of the largest float at or below t (0 for t below zero):
+     * a finite magnitude's pattern {@code m} then has {@code |δ| <= t} exactly when {@code m - q < 0}, so the count is
+     * {@code Σ (m - q) >>> 31}, without a branch (whether an entry is below a threshold is a coin toss).
+     */
+    static int[] atOrBelowBits(double[] thresholds) {
+        int[] q = new int[thresholds.length];
+        for (int k = 0; k < q.length; k++) {
+            double t = thresholds[k];
+            if (!(t >= 0)) continue;
+            float f = (float) Math.min(t, Float.MAX_VALUE);
+            if (f > t) f = Math.nextDown(f);
+            q[k] = Float.floatToRawIntBits(f) + 1;
+        }
+        return q;
     }
 
     /** DARE keeps an element when a uniform 64-bit draw, read as unsigned, falls below density × 2⁶⁴. */
