@@ -87,6 +87,15 @@ final class Attention {
 
     /** In place: softmax(scale * x[0..len)), the denominator summed in double. */
     static void softmax(float[] x, int len, float scale, float[] exponents) {
+        if (FastMath.VECTOR) {
+            VectorExp.softmax(x, len, scale);
+            return;
+        }
+        softmaxScalar(x, len, scale, exponents);
+    }
+
+    /** {@link #softmax} without the Vector API: the operations and order {@link VectorExp#softmax} keeps. */
+    static void softmaxScalar(float[] x, int len, float scale, float[] exponents) {
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < len; j++) {
             x[j] *= scale;

@@ -29,4 +29,33 @@ class FastMathTest {
         }
         assertTrue(worst < 1.2e-7, "max relative error " + worst);
     }
+
+    @Test
+    void theVectorSoftmaxGivesTheScalarBits() {
+        java.util.Random r = new java.util.Random(3);
+        for (int len = 1; len <= 300; len++) {
+            for (int kind = 0; kind < 3; kind++) {
+                float[] v = new float[len];
+                for (int i = 0; i < len; i++) v[i] = (float) (r.nextGaussian() * (kind == 0 ? 3 : 40));
+                if (kind == 2) {
+                    // Masked-out positions and signed zeros, as attention rows can hold.
+                    v[r.nextInt(len)] = Float.NEGATIVE_INFINITY;
+                    v[r.nextInt(len)] = 0f;
+                    v[r.nextInt(len)] = -0f;
+                }
+                float[] w = v.clone();
+                VectorExp.softmax(v, len, 0.35355338f);
+                Attention.softmaxScalar(w, len, 0.35355338f, new float[len]);
+                for (int i = 0; i < len; i++) {
+                    assertEquals(Float.floatToRawIntBits(w[i]), Float.floatToRawIntBits(v[i]),
+                            "row of " + len + " (kind " + kind + "), element " + i);
+                }
+            }
+        }
+        float[] nan = {1f, Float.NaN, 2f, 3f, 4f, 5f, 6f, 7f, 8f};
+        float[] nan2 = nan.clone();
+        VectorExp.softmax(nan, nan.length, 1f);
+        Attention.softmaxScalar(nan2, nan2.length, 1f, new float[nan2.length]);
+        for (int i = 0; i < nan.length; i++) assertTrue(Float.isNaN(nan[i]) && Float.isNaN(nan2[i]), "NaN row, " + i);
+    }
 }
