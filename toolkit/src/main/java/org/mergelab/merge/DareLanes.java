@@ -1,7 +1,10 @@
 package org.mergelab.merge;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -16,7 +19,12 @@ import org.mergelab.io.Half;
 final class DareLanes {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    // bf16 is loaded sixteen at a time and widened in two halves, the shapes of io's bf16 decoder (see VectorLanes).
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
     private static final int L = 8;
+    /** The models a fused combine takes; fewer are padded with a block of zeros, which adds no bit (see below). */
+    static final int FUSED_MODELS = 4;
+    private static final float[] ZEROS = new float[TensorStream.BLOCK];
 
     private DareLanes() {}
 
@@ -140,6 +148,156 @@ final class DareLanes {
                     .reinterpretAsFloats().intoArray(x, i);
         }
         return m;
+    }
+
+    /**
+     * {@link #magnitudes} in bfloat16, reading the model straight from its stored bytes ({@code x}: the tensor's
+     * little-endian bf16 values; element {@code at} of the tensor is element 0 of the block): the same bits, without
+     * storing the decoded block and loading it back, which costs more than the arithmetic. The draws {@code u} come
+     * from {@link RandomStreams#fill}: drawing them in this loop too made it too large for C2, which then left
+     * vector operations to the Vector API's slow Java fallback. Does all {@code n} elements.
+     */
+    static void magnitudesBf16(ByteBuffer x, int at, float[] base, int n, float[] u, float prob,
+                               float[] absDelta, float[] absKept) {
+        // Eight elements a step from a sixteen-element load, the low half widened, so the loop stays small (see
+        // weightedBf16); the last load must stay inside the tensor.
+        int m = n < 16 ? 0 : (n - 8) - (n - 8) % L;
+        for (int i = 0; i < m; i += L) {
+            FloatVector d = ((IntVector) ShortVector.fromByteBuffer(S, x, (at + i) << 1, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats().sub(FloatVector.fromArray(F, base, i));
+            IntVector b = d.reinterpretAsInts();
+            d = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats();
+            VectorMask<Float> keep = FloatVector.fromArray(F, u, i).compare(VectorOperators.LT, prob);
+            d.blend(d.mul(0f), keep.not()).abs().intoArray(absKept, i);
+            d.abs().intoArray(absDelta, i);
+        }
+        for (int i = m; i < n; i++) {
+            float delta = Half.roundToBf16(bf16At(x, at + i) - base[i]);
+            boolean keep = u[i] < prob;
+            absDelta[i] = Math.abs(delta);
+            absKept[i] = Math.abs(keep ? delta : delta * 0f);
+        }
+    }
+
+    /**
+     * The second pass of DARE in bfloat16 for one model, read straight from its stored bytes (as
+     * {@link #magnitudesBf16}): {@code v ← r(r(r(mask · δ) · ratio) · w)}, {@code δ = r(x − base)}, the same bits as
+     * {@link #weighted}. Without rescaling {@code ratio} is 1, which changes no bfloat16 value. Does all {@code n}
+     * elements.
+     */
+    static void weightedBf16(ByteBuffer x, int at, float[] base, float[] v, int n, float[] u, float prob,
+                             float ratio, float w) {
+        // Eight elements a step, as magnitudesBf16: with sixteen (both halves of each load) the loop was large enough
+        // that C2 sometimes stopped inlining before its last vector operations (LiveNodeCountInliningCutoff) and ran
+        // them in the Vector API's Java fallback, which doubled the merge's time in those runs.
+        int m = n < 16 ? 0 : (n - 8) - (n - 8) % L;
+        for (int i = 0; i < m; i += L) {
+            FloatVector d = ((IntVector) ShortVector.fromByteBuffer(S, x, (at + i) << 1, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats().sub(FloatVector.fromArray(F, base, i));
+            IntVector b = d.reinterpretAsInts();
+            d = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats();
+            VectorMask<Float> keep = FloatVector.fromArray(F, u, i).compare(VectorOperators.LT, prob);
+            d = d.blend(d.mul(0f), keep.not()).mul(ratio);
+            b = d.reinterpretAsInts();
+            d = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats().mul(w);
+            b = d.reinterpretAsInts();
+            b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats().intoArray(v, i);
+        }
+        for (int i = m; i < n; i++) {
+            float delta = Half.roundToBf16(bf16At(x, at + i) - base[i]);
+            boolean keep = u[i] < prob;
+            delta = Half.roundToBf16((keep ? delta : delta * 0f) * ratio);
+            v[i] = Half.roundToBf16(delta * w);
+        }
+    }
+
+    /** Element {@code i} of a little-endian bf16 buffer, as a float. */
+    private static float bf16At(ByteBuffer x, int i) {
+        return Half.bf16ToFloat(x.getShort(i << 1));
+    }
+
+    /**
+     * DARE-TIES's usual combine in bfloat16 with {@code normalize} (and no λ), for up to {@link #FUSED_MODELS}
+     * models: {@code out = r(base + r(r(Σ agreeing v) / d))}, {@code d = r(Σ agreeing w)} or 1 where that is 0,
+     * agreeing with the sign of {@code r(Σ v)}. The same operations in the same order as {@link #combine}, in two
+     * passes instead of its eight; {@code sums} and {@code divisor} are scratch blocks. Missing models are a block of
+     * zeros with weight 0: each sum starts at +0, so it never holds −0, and adding +0 (a zero never agrees) leaves it
+     * as it is. Does all {@code n} elements.
+     */
+    static void combineNormalizedBf16(float[][] v, float[] w, int models, float[] base, float[] out, int outOff,
+                                      int n, float[] sums, float[] divisor) {
+        float[] v0 = v[0], v1 = models > 1 ? v[1] : ZEROS, v2 = models > 2 ? v[2] : ZEROS,
+                v3 = models > 3 ? v[3] : ZEROS;
+        float w0 = w[0], w1 = models > 1 ? w[1] : 0f, w2 = models > 2 ? w[2] : 0f, w3 = models > 3 ? w[3] : 0f;
+        int m = n - n % L;
+        for (int i = 0; i < m; i += L) {
+            FloatVector a0 = FloatVector.fromArray(F, v0, i), a1 = FloatVector.fromArray(F, v1, i),
+                    a2 = FloatVector.fromArray(F, v2, i), a3 = FloatVector.fromArray(F, v3, i);
+            FloatVector zero = FloatVector.zero(F);
+            IntVector b = zero.add(a0).add(a1).add(a2).add(a3).reinterpretAsInts();
+            VectorMask<Float> positive = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats().compare(VectorOperators.GE, 0f);
+            VectorMask<Float> agree0 = a0.compare(VectorOperators.GT, 0f).and(positive)
+                    .or(a0.compare(VectorOperators.LT, 0f).andNot(positive));
+            VectorMask<Float> agree1 = a1.compare(VectorOperators.GT, 0f).and(positive)
+                    .or(a1.compare(VectorOperators.LT, 0f).andNot(positive));
+            VectorMask<Float> agree2 = a2.compare(VectorOperators.GT, 0f).and(positive)
+                    .or(a2.compare(VectorOperators.LT, 0f).andNot(positive));
+            VectorMask<Float> agree3 = a3.compare(VectorOperators.GT, 0f).and(positive)
+                    .or(a3.compare(VectorOperators.LT, 0f).andNot(positive));
+            FloatVector sum = zero.add(a0.blend(a0.mul(0f), agree0.not())).add(a1.blend(a1.mul(0f), agree1.not()))
+                    .add(a2.blend(a2.mul(0f), agree2.not())).add(a3.blend(a3.mul(0f), agree3.not()));
+            FloatVector weights = zero.add(zero.add(w0).blend(w0 * 0f, agree0.not()))
+                    .add(zero.add(w1).blend(w1 * 0f, agree1.not()))
+                    .add(zero.add(w2).blend(w2 * 0f, agree2.not()))
+                    .add(zero.add(w3).blend(w3 * 0f, agree3.not()));
+            b = weights.reinterpretAsInts();
+            FloatVector d = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats();
+            d.blend(1f, d.compare(VectorOperators.EQ, 0f)).intoArray(divisor, i);
+            b = sum.reinterpretAsInts();
+            b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats().intoArray(sums, i);
+        }
+        // The division and the base in a loop of their own: in one loop with the election, C2 sometimes stopped
+        // inlining before the last vector operations (see weightedBf16).
+        for (int i = 0; i < m; i += L) {
+            IntVector b = FloatVector.fromArray(F, sums, i).div(FloatVector.fromArray(F, divisor, i)).reinterpretAsInts();
+            FloatVector mixed = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats();
+            b = FloatVector.fromArray(F, base, i).add(mixed).reinterpretAsInts();
+            b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+                    .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                    .reinterpretAsFloats().intoArray(out, outOff + i);
+        }
+        for (int i = m; i < n; i++) {
+            float total = 0f;
+            for (int k = 0; k < models; k++) total += v[k][i];
+            boolean positive = Half.roundToBf16(total) >= 0;
+            float sum = 0f, weights = 0f;
+            for (int k = 0; k < models; k++) {
+                boolean agree = SignConsensus.agrees(v[k][i], positive);
+                sum += agree ? v[k][i] : v[k][i] * 0f;
+                weights += agree ? w[k] : w[k] * 0f;
+            }
+            float d = Half.roundToBf16(weights);
+            float mixed = Half.roundToBf16(Half.roundToBf16(sum) / (d == 0 ? 1f : d));
+            out[outOff + i] = Half.roundToBf16(base[i] + mixed);
+        }
     }
 
     /**

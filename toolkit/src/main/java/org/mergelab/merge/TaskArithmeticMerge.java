@@ -254,6 +254,11 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
             key[k] = m.randomKey(models[k]);
         }
         boolean rescale = m.sharedBool("rescale");
+        // DARE in bfloat16 on mapped bf16 inputs reads each model's bytes as it computes (DareLanes' *Bf16 loops)
+        java.nio.ByteBuffer[] bytes = new java.nio.ByteBuffer[K];
+        if (vector && bf16) {
+            for (int k = 0; k < K; k++) if (drops[k]) bytes[k] = in.bf16(models[k]);
+        }
         float[] u = BufferPool.get(K + 4, block);
         float[] ratio = new float[K];
         boolean[] scaled = new boolean[K];
@@ -273,6 +278,13 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
                 in.read(ib, at, base, len);
                 for (int k = 0; k < K; k++) {
                     if (!drops[k]) continue;
+                    if (bytes[k] != null) {
+                        RandomStreams.fill(key[k], at, u, len);
+                        DareLanes.magnitudesBf16(bytes[k], (int) at, base, len, u, prob[k], absDelta, absKept);
+                        before[k].add(absDelta, 0, len);
+                        after[k].add(absKept, 0, len);
+                        continue;
+                    }
                     in.read(models[k], at, x[k], len);
                     RandomStreams.fill(key[k], at, u, len);
                     int i = vector ? DareLanes.magnitudes(base, x[k], len, u, prob[k], bf16, absDelta, absKept) : 0;
@@ -312,8 +324,14 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
                 long at = (long) c * TensorStream.CHUNK + off;
                 in.read(ib, at, base, len);
                 for (int k = 0; k < K; k++) {
-                    in.read(models[k], at, x[k], len);
                     float[] v = x[k];
+                    if (bytes[k] != null) {
+                        RandomStreams.fill(key[k], at, u, len);
+                        DareLanes.weightedBf16(bytes[k], (int) at, base, v, len, u, prob[k], scaled[k] ? ratio[k] : 1f,
+                                w[k]);
+                        continue;
+                    }
+                    in.read(models[k], at, v, len);
                     if (drops[k]) RandomStreams.fill(key[k], at, u, len);
                     int i = vector ? DareLanes.weighted(base, v, len, u, drops[k], prob[k], scaled[k], ratio[k], w[k],
                             bf16) : 0;
@@ -327,6 +345,10 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
                         }
                         v[i] = p.r(delta * w[k]);
                     }
+                }
+                if (vector && bf16 && signConsensus && normalize && lambda == 1 && K <= DareLanes.FUSED_MODELS) {
+                    DareLanes.combineNormalizedBf16(x, w, K, base, o, off, len, sum, weights);
+                    continue;
                 }
                 int i = vector ? DareLanes.combine(x, w, K, base, o, off, len, signConsensus, constantDivisor,
                         normalize, lambda != 1, (float) lambda, bf16, total, sum, weights) : 0;

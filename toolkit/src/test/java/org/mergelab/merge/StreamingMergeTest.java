@@ -20,7 +20,8 @@ import org.mergelab.recipe.Recipe;
  * Large tensors are merged chunk by chunk ({@link StreamingMerge}); the result must equal the in-memory merge's bit
  * for bit. Models here have a 2.4M-element embedding, three chunks of {@link TensorStream#CHUNK}, and are merged
  * twice: with every tensor held whole, and with every tensor over 1,000 elements streamed. A second family stores the
- * same shapes in bfloat16, which SLERP's streamed passes decode as they compute ({@link TensorStream#bf16}).
+ * same shapes in bfloat16, which the streamed passes of SLERP and of DARE in bfloat16 decode as they compute
+ * ({@link TensorStream#bf16}).
  */
 class StreamingMergeTest {
     @TempDir
@@ -49,6 +50,12 @@ class StreamingMergeTest {
         return switch (method) {
             case "slerp" -> m + "models:\n  - model: " + dir.resolve("base") + "\n  - model: " + dir.resolve("tuned1")
                     + "\nparameters:\n  t: [0.2, 0.7]\n";
+            // DARE-TIES as seed 004 writes it (normalize, no λ): the engine's fused bfloat16 combine
+            case "dare_ties-plain" -> "base_model: " + dir.resolve("base") + "\nmerge_method: dare_ties\ndtype: " + dtype
+                    + "\nmodels:\n"
+                    + "  - model: " + dir.resolve("tuned1") + "\n    parameters: {weight: 0.6, density: 0.4}\n"
+                    + "  - model: " + dir.resolve("tuned2") + "\n    parameters: {weight: 0.5, density: 0.7}\n"
+                    + "parameters:\n  normalize: true\n";
             case "linear" -> "merge_method: linear\ndtype: " + dtype + "\nmodels:\n"
                     + "  - model: " + dir.resolve("base") + "\n    parameters: {weight: 0.3}\n"
                     + "  - model: " + dir.resolve("tuned1") + "\n    parameters: {weight: 0.6}\n"
@@ -63,7 +70,9 @@ class StreamingMergeTest {
     @ParameterizedTest
     @ValueSource(strings = {"slerp:bfloat16", "slerp:float32", "linear:bfloat16", "linear:float16",
             "task_arithmetic:bfloat16", "dare_ties:bfloat16", "dare_ties:float32", "dare_linear:float16",
-            "slerp:bfloat16:stored-bf16", "slerp:float32:stored-bf16", "slerp:float16:stored-bf16"})
+            "slerp:bfloat16:stored-bf16", "slerp:float32:stored-bf16", "slerp:float16:stored-bf16",
+            "dare_ties:bfloat16:stored-bf16", "dare_ties-plain:bfloat16:stored-bf16", "dare_ties-plain:bfloat16",
+            "dare_ties:float32:stored-bf16"})
     void streamedEqualsWhole(String methodAndDtype) {
         String[] md = methodAndDtype.split(":");
         dir = md.length > 2 ? bf16Models : f32Models;

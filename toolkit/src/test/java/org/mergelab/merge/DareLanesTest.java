@@ -1,0 +1,109 @@
+package org.mergelab.merge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.mergelab.io.Half;
+
+/**
+ * DareLanes' fused bfloat16 kernels against the general loops they stand in for, bit for bit, on blocks built to
+ * reach every branch: exact zeros (dropped entries), values that cancel to a zero total (where the elected sign is
+ * decided by {@code >= 0}), weights summing to zero (divisor 1), NaN, and lengths that leave a scalar tail.
+ */
+class DareLanesTest {
+    static final int N = 1000 + 7;
+
+    /** bf16 values: a quarter zero, a few exact negatives of the model before (cancellations), one NaN. */
+    static float[][] models(int k, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[][] v = new float[k][N];
+        for (int m = 0; m < k; m++) {
+            for (int i = 0; i < N; i++) {
+                int kind = r.nextInt(8);
+                float x = Half.roundToBf16((float) r.nextGaussian() * 0.01f);
+                v[m][i] = kind < 2 ? 0f : kind == 2 && m > 0 ? -v[m - 1][i] : x;
+            }
+        }
+        v[0][N / 2] = Float.NaN;
+        return v;
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 4})
+    void fusedNormalizedCombineEqualsTheGeneralLoops(int k) {
+        assertTrue(VectorSupport.ENABLED, "the tests run with the Vector API");
+        float[][] v = models(k, 11 + k);
+        float[] w = {0.3f, -0.3f, 0.25f, 0.2f};
+        if (k == 2) w[1] = -w[0]; // agreeing weights that sum to exactly zero: the divisor becomes 1
+        float[] base = models(1, 99)[0];
+        float[] general = new float[N + 5], fused = new float[N + 5];
+        float[] a = new float[N], b = new float[N], c = new float[N];
+        int done = DareLanes.combine(v, w, k, base, general, 5, N, true, 1f, true, false, 1f, true, a, b, c);
+        // combine leaves its scalar tail to the caller: finish it as the engine's scalar loop does
+        for (int i = done; i < N; i++) {
+            float total = 0f;
+            for (int m = 0; m < k; m++) total += v[m][i];
+            boolean positive = Half.roundToBf16(total) >= 0;
+            float sum = 0f, weights = 0f;
+            for (int m = 0; m < k; m++) {
+                boolean agree = SignConsensus.agrees(v[m][i], positive);
+                sum += agree ? v[m][i] : v[m][i] * 0f;
+                weights += agree ? w[m] : w[m] * 0f;
+            }
+            float d = Half.roundToBf16(weights);
+            general[5 + i] = Half.roundToBf16(base[i] + Half.roundToBf16(Half.roundToBf16(sum) / (d == 0 ? 1f : d)));
+        }
+        DareLanes.combineNormalizedBf16(v, w, k, base, fused, 5, N, a, b);
+        int zeroTotals = 0;
+        for (int i = 0; i < N; i++) {
+            assertEquals(Float.floatToRawIntBits(general[5 + i]), Float.floatToRawIntBits(fused[5 + i]),
+                    k + " models, element " + i);
+            float total = 0f;
+            for (int m = 0; m < k; m++) total += v[m][i];
+            if (total == 0 && v[0][i] != 0) zeroTotals++;
+        }
+        if (k > 1) assertTrue(zeroTotals > 10, "blocks reach the zero-total branch: " + zeroTotals);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {N, 16, 15, 24, 1})
+    void bytesKernelsEqualDecodingFirst(int n) {
+        float[] x = models(1, 5)[0], base = models(1, 6)[0];
+        ByteBuffer bytes = ByteBuffer.allocateDirect(2 * (N + 3)).order(ByteOrder.LITTLE_ENDIAN);
+        int at = 3; // the block starts inside the tensor, not at its first element
+        for (int i = 0; i < N; i++) bytes.putShort(2 * (at + i), Half.floatToBf16(x[i]));
+        float[] u = new float[N];
+        RandomStreams.fill(0x1234_5678_9abc_def0L, at, u, N);
+        for (float ratio : new float[] {1f, 1.7f}) {
+            float[] viaFloats = x.clone(), viaBytes = new float[N];
+            DareLanes.weighted(base, viaFloats, n, u, true, 0.4f, ratio != 1f, ratio, 0.6f, true);
+            for (int i = n - n % 8; i < n; i++) { // the general loop's scalar tail, as the engine finishes it
+                float delta = Half.roundToBf16(x[i] - base[i]);
+                delta = Half.roundToBf16((u[i] < 0.4f ? delta : delta * 0f) * ratio);
+                viaFloats[i] = Half.roundToBf16(delta * 0.6f);
+            }
+            DareLanes.weightedBf16(bytes, at, base, viaBytes, n, u, 0.4f, ratio, 0.6f);
+            for (int i = 0; i < n; i++) {
+                assertEquals(Float.floatToRawIntBits(viaFloats[i]), Float.floatToRawIntBits(viaBytes[i]),
+                        "weighted, ratio " + ratio + ", element " + i);
+            }
+        }
+        float[] d1 = new float[N], k1 = new float[N], d2 = new float[N], k2 = new float[N];
+        int done = DareLanes.magnitudes(base, x, n, u, 0.4f, true, d1, k1);
+        for (int i = done; i < n; i++) {
+            float delta = Half.roundToBf16(x[i] - base[i]);
+            d1[i] = Math.abs(delta);
+            k1[i] = Math.abs(u[i] < 0.4f ? delta : delta * 0f);
+        }
+        DareLanes.magnitudesBf16(bytes, at, base, n, u, 0.4f, d2, k2);
+        for (int i = 0; i < n; i++) {
+            assertEquals(Float.floatToRawIntBits(d1[i]), Float.floatToRawIntBits(d2[i]), "|δ| " + i);
+            assertEquals(Float.floatToRawIntBits(k1[i]), Float.floatToRawIntBits(k2[i]), "|mask·δ| " + i);
+        }
+    }
+}
