@@ -232,9 +232,9 @@ final class DareLanes {
      * agreeing with the sign of {@code r(Σ v)}. The same operations in the same order as {@link #combine}, in two
      * passes instead of its eight; {@code sums} and {@code divisor} are scratch blocks. Missing models are a block of
      * zeros with weight 0: each sum starts at +0, so it never holds −0, and adding +0 (a zero never agrees) leaves it
-     * as it is. Does all {@code n} elements.
+     * as it is. Returns the elements done (a multiple of eight), as {@link #combine}; the caller finishes the tail.
      */
-    static void combineNormalizedBf16(float[][] v, float[] w, int models, float[] base, float[] out, int outOff,
+    static int combineNormalizedBf16(float[][] v, float[] w, int models, float[] base, float[] out, int outOff,
                                       int n, float[] sums, float[] divisor) {
         float[] v0 = v[0], v1 = models > 1 ? v[1] : ZEROS, v2 = models > 2 ? v[2] : ZEROS,
                 v3 = models > 3 ? v[3] : ZEROS;
@@ -284,20 +284,7 @@ final class DareLanes {
                     .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
                     .reinterpretAsFloats().intoArray(out, outOff + i);
         }
-        for (int i = m; i < n; i++) {
-            float total = 0f;
-            for (int k = 0; k < models; k++) total += v[k][i];
-            boolean positive = Half.roundToBf16(total) >= 0;
-            float sum = 0f, weights = 0f;
-            for (int k = 0; k < models; k++) {
-                boolean agree = SignConsensus.agrees(v[k][i], positive);
-                sum += agree ? v[k][i] : v[k][i] * 0f;
-                weights += agree ? w[k] : w[k] * 0f;
-            }
-            float d = Half.roundToBf16(weights);
-            float mixed = Half.roundToBf16(Half.roundToBf16(sum) / (d == 0 ? 1f : d));
-            out[outOff + i] = Half.roundToBf16(base[i] + mixed);
-        }
+        return m;
     }
 
     /**

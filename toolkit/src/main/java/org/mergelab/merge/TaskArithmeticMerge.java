@@ -346,12 +346,13 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
                         v[i] = p.r(delta * w[k]);
                     }
                 }
+                int i;
                 if (vector && bf16 && signConsensus && normalize && lambda == 1 && K <= DareLanes.FUSED_MODELS) {
-                    DareLanes.combineNormalizedBf16(x, w, K, base, o, off, len, sum, weights);
-                    continue;
+                    i = DareLanes.combineNormalizedBf16(x, w, K, base, o, off, len, sum, weights);
+                } else {
+                    i = vector ? DareLanes.combine(x, w, K, base, o, off, len, signConsensus, constantDivisor,
+                            normalize, lambda != 1, (float) lambda, bf16, total, sum, weights) : 0;
                 }
-                int i = vector ? DareLanes.combine(x, w, K, base, o, off, len, signConsensus, constantDivisor,
-                        normalize, lambda != 1, (float) lambda, bf16, total, sum, weights) : 0;
                 for (; i < len; i++) {
                     o[off + i] = combined(x, w, K, base[i], i, p, constantDivisor, normalize, lambda);
                 }
