@@ -185,15 +185,18 @@ final class DareLanes {
     /**
      * The second pass of DARE in bfloat16 for one model, read straight from its stored bytes (as
      * {@link #magnitudesBf16}): {@code v ← r(r(r(mask · δ) · ratio) · w)}, {@code δ = r(x − base)}, the same bits as
-     * {@link #weighted}. Without rescaling {@code ratio} is 1, which changes no bfloat16 value. Does all {@code n}
+     * {@link #weighted}. The mask comes as {@link #keepBits}' bits: element {@code at + i} is kept where bit
+     * {@code (at + i − keepAt) % 32} of word {@code (at + i − keepAt) / 32} of {@code keep} is set ({@code at − keepAt}
+     * a multiple of 32). Without rescaling {@code ratio} is 1, which changes no bfloat16 value. Does all {@code n}
      * elements.
      */
-    static void weightedBf16(ByteBuffer x, int at, float[] base, float[] v, int n, float[] u, float prob,
+    static void weightedBf16(ByteBuffer x, int at, float[] base, float[] v, int n, int[] keep, int keepAt,
                              float ratio, float w) {
         // Eight elements a step, as magnitudesBf16: with sixteen (both halves of each load) the loop was large enough
         // that C2 sometimes stopped inlining before its last vector operations (LiveNodeCountInliningCutoff) and ran
         // them in the Vector API's Java fallback, which doubled the merge's time in those runs.
         int m = n < 16 ? 0 : (n - 8) - (n - 8) % L;
+        IntVector bit = IntVector.broadcast(I, 1).lanewise(VectorOperators.LSHL, IntVector.zero(I).addIndex(1));
         for (int i = 0; i < m; i += L) {
             FloatVector d = ((IntVector) ShortVector.fromByteBuffer(S, x, (at + i) << 1, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
@@ -202,8 +205,10 @@ final class DareLanes {
             d = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
                     .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
                     .reinterpretAsFloats();
-            VectorMask<Float> keep = FloatVector.fromArray(F, u, i).compare(VectorOperators.LT, prob);
-            d = d.blend(d.mul(0f), keep.not()).mul(ratio);
+            int e = at - keepAt + i;
+            VectorMask<Float> kept = IntVector.broadcast(I, keep[e >>> 5] >>> (e & 31)).and(bit)
+                    .compare(VectorOperators.NE, 0).cast(F);
+            d = d.blend(d.mul(0f), kept.not()).mul(ratio);
             b = d.reinterpretAsInts();
             d = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
                     .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
@@ -215,9 +220,34 @@ final class DareLanes {
         }
         for (int i = m; i < n; i++) {
             float delta = Half.roundToBf16(bf16At(x, at + i) - base[i]);
-            boolean keep = u[i] < prob;
-            delta = Half.roundToBf16((keep ? delta : delta * 0f) * ratio);
+            int e = at - keepAt + i;
+            boolean kept = (keep[e >>> 5] >>> (e & 31) & 1) != 0;
+            delta = Half.roundToBf16((kept ? delta : delta * 0f) * ratio);
             v[i] = Half.roundToBf16(delta * w);
+        }
+    }
+
+    /**
+     * DARE's mask as bits: bit {@code i % 32} of {@code keep[word + i / 32]} is set where {@code u[i] < prob}, for
+     * {@code i < n}. The first pass draws the mask to sum the kept magnitudes; kept as bits (a thirty-second of the
+     * draws' floats) it need not be drawn again for the second.
+     */
+    static void keepBits(float[] u, int n, float prob, int[] keep, int word) {
+        int m = n & ~31;
+        IntVector bit = IntVector.broadcast(I, 1).lanewise(VectorOperators.LSHL, IntVector.zero(I).addIndex(1));
+        IntVector none = IntVector.zero(I);
+        for (int i = 0; i < m; i += 32) {
+            VectorMask<Integer> k0 = FloatVector.fromArray(F, u, i).compare(VectorOperators.LT, prob).cast(I);
+            VectorMask<Integer> k1 = FloatVector.fromArray(F, u, i + 8).compare(VectorOperators.LT, prob).cast(I);
+            VectorMask<Integer> k2 = FloatVector.fromArray(F, u, i + 16).compare(VectorOperators.LT, prob).cast(I);
+            VectorMask<Integer> k3 = FloatVector.fromArray(F, u, i + 24).compare(VectorOperators.LT, prob).cast(I);
+            keep[word + (i >>> 5)] = none.blend(bit, k0).or(none.blend(bit.lanewise(VectorOperators.LSHL, 8), k1))
+                    .or(none.blend(bit.lanewise(VectorOperators.LSHL, 16), k2))
+                    .or(none.blend(bit.lanewise(VectorOperators.LSHL, 24), k3)).reduceLanes(VectorOperators.OR);
+        }
+        if (m < n) keep[word + (m >>> 5)] = 0;
+        for (int i = m; i < n; i++) {
+            if (u[i] < prob) keep[word + (i >>> 5)] |= 1 << (i & 31);
         }
     }
 
@@ -233,13 +263,26 @@ final class DareLanes {
      * passes instead of its eight; {@code sums} and {@code divisor} are scratch blocks. Missing models are a block of
      * zeros with weight 0: each sum starts at +0, so it never holds −0, and adding +0 (a zero never agrees) leaves it
      * as it is. Returns the elements done (a multiple of eight), as {@link #combine}; the caller finishes the tail.
+     *
+     * <p>The two passes are methods of their own, each compiled on its own: as one method (even as two loops in it),
+     * C2 sometimes ran out of its node budget before the second loop's vector operations, which then ran in the
+     * Vector API's Java fallback, allocating tens of gigabytes and doubling the merge's time in those runs.
      */
     static int combineNormalizedBf16(float[][] v, float[] w, int models, float[] base, float[] out, int outOff,
                                       int n, float[] sums, float[] divisor) {
-        float[] v0 = v[0], v1 = models > 1 ? v[1] : ZEROS, v2 = models > 2 ? v[2] : ZEROS,
-                v3 = models > 3 ? v[3] : ZEROS;
-        float w0 = w[0], w1 = models > 1 ? w[1] : 0f, w2 = models > 2 ? w[2] : 0f, w3 = models > 3 ? w[3] : 0f;
         int m = n - n % L;
+        electAndSum(v[0], models > 1 ? v[1] : ZEROS, models > 2 ? v[2] : ZEROS, models > 3 ? v[3] : ZEROS, w[0],
+                models > 1 ? w[1] : 0f, models > 2 ? w[2] : 0f, models > 3 ? w[3] : 0f, m, sums, divisor);
+        divideAndAddBase(sums, divisor, base, out, outOff, m);
+        return m;
+    }
+
+    /**
+     * The election, then the sums of the agreeing values and of their weights, unrounded, into {@code sums} and
+     * {@code weights}.
+     */
+    private static void electAndSum(float[] v0, float[] v1, float[] v2, float[] v3, float w0, float w1, float w2,
+                                    float w3, int m, float[] sums, float[] weights) {
         for (int i = 0; i < m; i += L) {
             FloatVector a0 = FloatVector.fromArray(F, v0, i), a1 = FloatVector.fromArray(F, v1, i),
                     a2 = FloatVector.fromArray(F, v2, i), a3 = FloatVector.fromArray(F, v3, i);
@@ -256,26 +299,33 @@ final class DareLanes {
                     .or(a2.compare(VectorOperators.LT, 0f).andNot(positive));
             VectorMask<Float> agree3 = a3.compare(VectorOperators.GT, 0f).and(positive)
                     .or(a3.compare(VectorOperators.LT, 0f).andNot(positive));
-            FloatVector sum = zero.add(a0.blend(a0.mul(0f), agree0.not())).add(a1.blend(a1.mul(0f), agree1.not()))
-                    .add(a2.blend(a2.mul(0f), agree2.not())).add(a3.blend(a3.mul(0f), agree3.not()));
-            FloatVector weights = zero.add(zero.add(w0).blend(w0 * 0f, agree0.not()))
+            zero.add(a0.blend(a0.mul(0f), agree0.not())).add(a1.blend(a1.mul(0f), agree1.not()))
+                    .add(a2.blend(a2.mul(0f), agree2.not())).add(a3.blend(a3.mul(0f), agree3.not()))
+                    .intoArray(sums, i);
+            zero.add(zero.add(w0).blend(w0 * 0f, agree0.not()))
                     .add(zero.add(w1).blend(w1 * 0f, agree1.not()))
                     .add(zero.add(w2).blend(w2 * 0f, agree2.not()))
-                    .add(zero.add(w3).blend(w3 * 0f, agree3.not()));
-            b = weights.reinterpretAsInts();
+                    .add(zero.add(w3).blend(w3 * 0f, agree3.not()))
+                    .intoArray(weights, i);
+        }
+    }
+
+    /**
+     * {@code out[outOff + i] = r(base + r(r(sums) / d))}, {@code d = r(weights)} or 1 where that is 0: the rounding
+     * of the two sums, the division and the base.
+     */
+    private static void divideAndAddBase(float[] sums, float[] weights, float[] base, float[] out, int outOff,
+                                         int m) {
+        for (int i = 0; i < m; i += L) {
+            IntVector b = FloatVector.fromArray(F, weights, i).reinterpretAsInts();
             FloatVector d = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
                     .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
                     .reinterpretAsFloats();
-            d.blend(1f, d.compare(VectorOperators.EQ, 0f)).intoArray(divisor, i);
-            b = sum.reinterpretAsInts();
-            b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
+            d = d.blend(1f, d.compare(VectorOperators.EQ, 0f));
+            b = FloatVector.fromArray(F, sums, i).reinterpretAsInts();
+            b = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
                     .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
-                    .reinterpretAsFloats().intoArray(sums, i);
-        }
-        // The division and the base in a loop of their own: in one loop with the election, C2 sometimes stopped
-        // inlining before the last vector operations (see weightedBf16).
-        for (int i = 0; i < m; i += L) {
-            IntVector b = FloatVector.fromArray(F, sums, i).div(FloatVector.fromArray(F, divisor, i)).reinterpretAsInts();
+                    .reinterpretAsFloats().div(d).reinterpretAsInts();
             FloatVector mixed = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF)).and(0xFFFF0000)
                     .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
                     .reinterpretAsFloats();
@@ -284,7 +334,6 @@ final class DareLanes {
                     .blend(b.and(0xFFFF0000).or(0x00400000), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
                     .reinterpretAsFloats().intoArray(out, outOff + i);
         }
-        return m;
     }
 
     /**

@@ -262,7 +262,14 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
         float[] u = BufferPool.get(K + 4, block);
         float[] ratio = new float[K];
         boolean[] scaled = new boolean[K];
-        if (rescale && anyTrue(drops)) {
+        // The byte-reading loops take the masks as bits: with rescaling, the first pass keeps the whole tensor's, so
+        // the second need not draw them again; without, each block's are drawn just before use.
+        boolean firstPass = rescale && anyTrue(drops);
+        int[][] masks = new int[K][];
+        for (int k = 0; k < K; k++) {
+            if (bytes[k] != null) masks[k] = BufferPool.ints(k, firstPass ? (int) ((in.numel() + 31) >>> 5) : block >>> 5);
+        }
+        if (firstPass) {
             float[] absDelta = BufferPool.get(K + 2, block);
             float[] absKept = BufferPool.get(K + 3, block);
             TorchReductions.CascadeSum[] before = new TorchReductions.CascadeSum[K];
@@ -280,6 +287,7 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
                     if (!drops[k]) continue;
                     if (bytes[k] != null) {
                         RandomStreams.fill(key[k], at, u, len);
+                        DareLanes.keepBits(u, len, prob[k], masks[k], (int) (at >>> 5));
                         DareLanes.magnitudesBf16(bytes[k], (int) at, base, len, u, prob[k], absDelta, absKept);
                         before[k].add(absDelta, 0, len);
                         after[k].add(absKept, 0, len);
@@ -326,9 +334,14 @@ public final class TaskArithmeticMerge implements MergeMethod, StreamingMerge {
                 for (int k = 0; k < K; k++) {
                     float[] v = x[k];
                     if (bytes[k] != null) {
-                        RandomStreams.fill(key[k], at, u, len);
-                        DareLanes.weightedBf16(bytes[k], (int) at, base, v, len, u, prob[k], scaled[k] ? ratio[k] : 1f,
-                                w[k]);
+                        int keepAt = 0;
+                        if (!firstPass) {
+                            RandomStreams.fill(key[k], at, u, len);
+                            DareLanes.keepBits(u, len, prob[k], masks[k], 0);
+                            keepAt = (int) at;
+                        }
+                        DareLanes.weightedBf16(bytes[k], (int) at, base, v, len, masks[k], keepAt,
+                                scaled[k] ? ratio[k] : 1f, w[k]);
                         continue;
                     }
                     in.read(models[k], at, v, len);

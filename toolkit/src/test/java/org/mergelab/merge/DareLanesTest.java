@@ -76,10 +76,25 @@ class DareLanesTest {
                 delta = Half.roundToBf16((u[i] < 0.4f ? delta : delta * 0f) * ratio);
                 viaFloats[i] = Half.roundToBf16(delta * 0.6f);
             }
-            DareLanes.weightedBf16(bytes, at, base, viaBytes, n, u, 0.4f, ratio, 0.6f);
+            int[] keep = new int[(N + 31) / 32];
+            DareLanes.keepBits(u, n, 0.4f, keep, 0);
+            DareLanes.weightedBf16(bytes, at, base, viaBytes, n, keep, at, ratio, 0.6f);
             for (int i = 0; i < n; i++) {
                 assertEquals(Float.floatToRawIntBits(viaFloats[i]), Float.floatToRawIntBits(viaBytes[i]),
                         "weighted, ratio " + ratio + ", element " + i);
+            }
+            // The whole tensor's bits, as the first pass keeps them: this block's start at word 2, read with keepAt 0
+            // from a block that starts at element 64.
+            ByteBuffer later = ByteBuffer.allocateDirect(2 * (N + 64)).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < N; i++) later.putShort(2 * (64 + i), Half.floatToBf16(x[i]));
+            int[] whole = new int[2 + (N + 31) / 32];
+            java.util.Arrays.fill(whole, -1);
+            DareLanes.keepBits(u, n, 0.4f, whole, 2);
+            float[] viaWhole = new float[N];
+            DareLanes.weightedBf16(later, 64, base, viaWhole, n, whole, 0, ratio, 0.6f);
+            for (int i = 0; i < n; i++) {
+                assertEquals(Float.floatToRawIntBits(viaFloats[i]), Float.floatToRawIntBits(viaWhole[i]),
+                        "weighted from the whole tensor's bits, ratio " + ratio + ", element " + i);
             }
         }
         float[] d1 = new float[N], k1 = new float[N], d2 = new float[N], k2 = new float[N];
@@ -94,5 +109,22 @@ class DareLanesTest {
             assertEquals(Float.floatToRawIntBits(d1[i]), Float.floatToRawIntBits(d2[i]), "|δ| " + i);
             assertEquals(Float.floatToRawIntBits(k1[i]), Float.floatToRawIntBits(k2[i]), "|mask·δ| " + i);
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {N, 100, 33, 32, 31, 1})
+    void keepBitsAreTheDrawsBelowTheDensity(int n) {
+        float[] u = new float[N];
+        RandomStreams.fill(0x0fed_cba9_8765_4321L, 5, u, N);
+        u[0] = 0.4f; // equal to the density: dropped, as u < p
+        u[Math.min(1, n - 1)] = Math.nextDown(0.4f);
+        int[] keep = new int[3 + (N + 31) / 32];
+        java.util.Arrays.fill(keep, -1); // stale bits from an earlier tensor
+        DareLanes.keepBits(u, n, 0.4f, keep, 3);
+        for (int i = 0; i < n; i++) {
+            boolean bit = (keep[3 + i / 32] >>> (i % 32) & 1) != 0;
+            assertEquals(u[i] < 0.4f, bit, "element " + i);
+        }
+        assertEquals(-1, keep[2], "a word before the block");
     }
 }

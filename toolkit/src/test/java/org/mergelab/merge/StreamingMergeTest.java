@@ -56,6 +56,12 @@ class StreamingMergeTest {
                     + "  - model: " + dir.resolve("tuned1") + "\n    parameters: {weight: 0.6, density: 0.4}\n"
                     + "  - model: " + dir.resolve("tuned2") + "\n    parameters: {weight: 0.5, density: 0.7}\n"
                     + "parameters:\n  normalize: true\n";
+            // without rescaling there is no first pass: each block's mask bits are drawn just before use
+            case "dare_ties-unscaled" -> "base_model: " + dir.resolve("base") + "\nmerge_method: dare_ties\ndtype: "
+                    + dtype + "\nmodels:\n"
+                    + "  - model: " + dir.resolve("tuned1") + "\n    parameters: {weight: 0.6, density: 0.4}\n"
+                    + "  - model: " + dir.resolve("tuned2") + "\n    parameters: {weight: 0.5, density: 0.7}\n"
+                    + "parameters:\n  rescale: false\n";
             case "linear" -> "merge_method: linear\ndtype: " + dtype + "\nmodels:\n"
                     + "  - model: " + dir.resolve("base") + "\n    parameters: {weight: 0.3}\n"
                     + "  - model: " + dir.resolve("tuned1") + "\n    parameters: {weight: 0.6}\n"
@@ -72,7 +78,7 @@ class StreamingMergeTest {
             "task_arithmetic:bfloat16", "dare_ties:bfloat16", "dare_ties:float32", "dare_linear:float16",
             "slerp:bfloat16:stored-bf16", "slerp:float32:stored-bf16", "slerp:float16:stored-bf16",
             "dare_ties:bfloat16:stored-bf16", "dare_ties-plain:bfloat16:stored-bf16", "dare_ties-plain:bfloat16",
-            "dare_ties:float32:stored-bf16"})
+            "dare_ties:float32:stored-bf16", "dare_ties-unscaled:bfloat16:stored-bf16"})
     void streamedEqualsWhole(String methodAndDtype) {
         String[] md = methodAndDtype.split(":");
         dir = md.length > 2 ? bf16Models : f32Models;
