@@ -29,14 +29,18 @@ import org.mergelab.io.DType;
  *   <li>{@code task-vectors}: {@code TaskVectors.of(a, b)}, the task-vector table of b against a (norms, sparsity,
  *       top-mass shares, kurtosis, what TIES and DARE keep), which also selects each tensor's top entries.</li>
  * </ul>
- * Without model folders it writes a TinyLlama-1.1B-shaped base and "fine-tune" (bf16, random weights, 2.2 GB each)
+ * With {@code --cold}, the page cache is emptied before every timed read ({@code sync}, then
+ * {@code /proc/sys/vm/drop_caches}, which needs root), so both the raw read and the divergence read the files from the
+ * disk, as the first analysis of freshly downloaded checkpoints does; only those two are timed then.
+ *
+ * <p>Without model folders it writes a TinyLlama-1.1B-shaped base and "fine-tune" (bf16, random weights, 2.2 GB each)
  * with {@link TestModels} into a scratch folder and deletes them afterwards. Each figure is wall-clock seconds;
  * process CPU seconds are printed beside it (on a shared machine they show contention).
  */
 final class DivergenceBench implements Main.Benchmark {
     @Override
     public String summary() {
-        return "[--a DIR --b DIR | --scratch DIR] [--model NAME] [--repeats N] [--keep]: divergence and task-vector tables vs reading"
+        return "[--a DIR --b DIR | --scratch DIR] [--model NAME] [--repeats N] [--keep] [--cold]: divergence and task-vector tables vs reading"
                 + " the files (default: TinyLlama-1.1B shapes, bf16, written to a scratch folder and deleted)";
     }
 
@@ -45,7 +49,7 @@ final class DivergenceBench implements Main.Benchmark {
         Path a = null, b = null, scratch = Path.of(System.getProperty("java.io.tmpdir"), "mergelab-bench-divergence");
         String model = "TinyLlama-1.1B";
         int repeats = 5;
-        boolean keep = false;
+        boolean keep = false, cold = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--a" -> a = Path.of(args[++i]);
@@ -54,6 +58,7 @@ final class DivergenceBench implements Main.Benchmark {
                 case "--model" -> model = args[++i];
                 case "--repeats" -> repeats = Integer.parseInt(args[++i]);
                 case "--keep" -> keep = true;
+                case "--cold" -> cold = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; " + summary());
             }
         }
@@ -70,7 +75,8 @@ final class DivergenceBench implements Main.Benchmark {
             }
         }
         try {
-            measure(a, b, repeats);
+            if (cold) measureCold(a, b, repeats);
+            else measure(a, b, repeats);
         } finally {
             if (generated && !keep) delete(scratch);
         }
@@ -78,13 +84,10 @@ final class DivergenceBench implements Main.Benchmark {
 
     private static void measure(Path a, Path b, int repeats) throws Exception {
         long bytes;
-        List<Path> files = new ArrayList<>();
         try (Checkpoint ca = Checkpoint.open(a); Checkpoint cb = Checkpoint.open(b)) {
             bytes = ca.byteSize() + cb.byteSize();
-            for (Checkpoint c : List.of(ca, cb)) {
-                c.infos().values().stream().map(t -> t.file()).distinct().forEach(files::add);
-            }
         }
+        List<Path> files = filesOf(a, b);
         int threads = Runtime.getRuntime().availableProcessors();
         System.out.printf("# %s + %s: %.2f GB of tensors in %d files; %d threads; %s%n", a, b, bytes / 1e9, files.size(),
                 threads, kernel());
@@ -120,6 +123,49 @@ final class DivergenceBench implements Main.Benchmark {
         report.add(Harness.ratio("task-vectors/read-raw", fTv, fRaw));
         report.add(Harness.ratio("task-vectors/read-floor", fTv, fFloor));
         System.out.println("# divergence alone, in a fresh JVM: " + memoryOfOneRun(a, b));
+    }
+
+    /** Raw read and divergence, each after the page cache was emptied, rounds interleaved. */
+    private static void measureCold(Path a, Path b, int repeats) throws Exception {
+        List<Path> files = filesOf(a, b);
+        int threads = Runtime.getRuntime().availableProcessors();
+        System.out.printf("# cold: %s + %s, %d files, the page cache emptied before each timed job; %d threads; %s%n", a,
+                b, files.size(), threads, kernel());
+        Divergence.between(a, b); // the JIT compiles the kernel here, not in a timed round
+        double[][] raw = new double[2][repeats], div = new double[2][repeats];
+        for (int r = 0; r < repeats; r++) {
+            dropCaches();
+            timed(raw, r, () -> readRaw(files, threads));
+            dropCaches();
+            timed(div, r, () -> Divergence.between(a, b));
+        }
+        Harness.Report report = new Harness.Report();
+        Harness.Figure fRaw = report.add(Harness.figure("cold.read-raw.seconds", "s", raw[0]));
+        Harness.Figure fDiv = report.add(Harness.figure("cold.divergence.seconds", "s", div[0]));
+        report.add(Harness.figure("cold.read-raw.cpu_seconds", "s", raw[1]));
+        report.add(Harness.figure("cold.divergence.cpu_seconds", "s", div[1]));
+        report.add(Harness.ratio("cold.divergence/read-raw", fDiv, fRaw));
+    }
+
+    /** Writes dirty pages back, then asks the kernel to drop clean page-cache pages; needs root. */
+    private static void dropCaches() throws Exception {
+        Process sync = new ProcessBuilder("sync").inheritIO().start();
+        if (sync.waitFor() != 0) throw new IOException("sync failed");
+        try {
+            Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "1");
+        } catch (IOException e) {
+            throw new IOException("--cold needs to write /proc/sys/vm/drop_caches (root on Linux): " + e, e);
+        }
+    }
+
+    private static List<Path> filesOf(Path a, Path b) throws IOException {
+        List<Path> files = new ArrayList<>();
+        try (Checkpoint ca = Checkpoint.open(a); Checkpoint cb = Checkpoint.open(b)) {
+            for (Checkpoint c : List.of(ca, cb)) {
+                c.infos().values().stream().map(t -> t.file()).distinct().forEach(files::add);
+            }
+        }
+        return files;
     }
 
     /**
