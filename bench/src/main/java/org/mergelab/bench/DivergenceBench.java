@@ -134,9 +134,9 @@ final class DivergenceBench implements Main.Benchmark {
         Divergence.between(a, b); // the JIT compiles the kernel here, not in a timed round
         double[][] raw = new double[2][repeats], div = new double[2][repeats];
         for (int r = 0; r < repeats; r++) {
-            dropCaches();
+            Harness.dropCaches();
             timed(raw, r, () -> readRaw(files, threads));
-            dropCaches();
+            Harness.dropCaches();
             timed(div, r, () -> Divergence.between(a, b));
         }
         Harness.Report report = new Harness.Report();
@@ -145,17 +145,6 @@ final class DivergenceBench implements Main.Benchmark {
         report.add(Harness.figure("cold.read-raw.cpu_seconds", "s", raw[1]));
         report.add(Harness.figure("cold.divergence.cpu_seconds", "s", div[1]));
         report.add(Harness.ratio("cold.divergence/read-raw", fDiv, fRaw));
-    }
-
-    /** Writes dirty pages back, then asks the kernel to drop clean page-cache pages; needs root. */
-    private static void dropCaches() throws Exception {
-        Process sync = new ProcessBuilder("sync").inheritIO().start();
-        if (sync.waitFor() != 0) throw new IOException("sync failed");
-        try {
-            Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "1");
-        } catch (IOException e) {
-            throw new IOException("--cold needs to write /proc/sys/vm/drop_caches (root on Linux): " + e, e);
-        }
     }
 
     private static List<Path> filesOf(Path a, Path b) throws IOException {

@@ -72,6 +72,20 @@ public final class Harness {
         return (System.nanoTime() - t0) / 1e9;
     }
 
+    /**
+     * Writes dirty pages back, then asks the kernel to drop clean page-cache pages, so what runs next reads its files
+     * from the disk. Needs root on Linux.
+     */
+    public static void dropCaches() throws Exception {
+        Process sync = new ProcessBuilder("sync").inheritIO().start();
+        if (sync.waitFor() != 0) throw new java.io.IOException("sync failed");
+        try {
+            java.nio.file.Files.writeString(java.nio.file.Path.of("/proc/sys/vm/drop_caches"), "1");
+        } catch (java.io.IOException e) {
+            throw new java.io.IOException("--cold needs to write /proc/sys/vm/drop_caches (root on Linux): " + e, e);
+        }
+    }
+
     public interface ThrowingRunnable {
         void run() throws Exception;
     }

@@ -27,7 +27,8 @@ final class MergeBench implements Main.Benchmark {
     @Override
     public String summary() {
         return "--recipe R --shapes NAME [--work DIR] [--repeats N] [--warmup N] [--mergekit PATH] [--dtype D]"
-                + " [--delete-models true]: a recipe on shape-exact models vs the I/O floor and mergekit";
+                + " [--delete-models true] [--cold true]: a recipe on shape-exact models vs the I/O floor and mergekit (--cold: the"
+                + " page cache emptied before every timed run; needs root)";
     }
 
     @Override
@@ -71,17 +72,23 @@ final class MergeBench implements Main.Benchmark {
                 "--force", "--quiet");
         double[] floorSeconds = new double[repeats], directSeconds = new double[repeats];
         Sample[] oursRuns = new Sample[repeats];
-        boolean direct = true;
+        boolean direct = true, cold = Boolean.parseBoolean(a.getOrDefault("cold", "false"));
         for (int r = -warmup; r < repeats; r++) {
+            if (cold) Harness.dropCaches();
             double f = Harness.seconds(() -> floor(inputs, work.resolve("floor.bin"), outBytes));
             double fd = 0;
             if (direct) {
                 try {
+                    if (cold) Harness.dropCaches();
                     fd = Harness.seconds(() -> floorDirect(inputs, work.resolve("floor.bin"), outBytes));
                 } catch (IOException | UnsupportedOperationException e) {
                     System.out.println("# no direct-write floor: " + e);
                     direct = false;
                 }
+            }
+            if (cold) {
+                deleteTree(out); // its pages must not be written back while the next run is timed
+                Harness.dropCaches();
             }
             Sample ours = runOnce(oursCmd, models, out);
             if (r < 0) continue;
@@ -101,7 +108,7 @@ final class MergeBench implements Main.Benchmark {
         if (Files.isExecutable(Path.of(mergekit))) {
             try {
                 Harness.Figure theirs = runChild(report, "merge.mergekit", warmup, repeats, List.of(mergekit,
-                        recipeFile.toString(), out.toString(), "--no-write-model-card", "--quiet"), models, out);
+                        recipeFile.toString(), out.toString(), "--no-write-model-card", "--quiet"), models, out, cold);
                 report.add(Harness.ratio("merge.mergekit_over_mergelab", theirs, ours));
             } catch (IOException e) {
                 System.out.println("# mergekit failed on this recipe: " + e.getMessage());
@@ -119,9 +126,13 @@ final class MergeBench implements Main.Benchmark {
 
     /** Runs a merge command {@code repeats} times (after {@code warmup} more) in {@code cwd}. */
     private static Harness.Figure runChild(Harness.Report report, String name, int warmup, int repeats,
-                                           List<String> cmd, Path cwd, Path out) throws Exception {
+                                           List<String> cmd, Path cwd, Path out, boolean cold) throws Exception {
         Sample[] runs = new Sample[repeats];
         for (int r = -warmup; r < repeats; r++) {
+            if (cold) {
+                deleteTree(out);
+                Harness.dropCaches();
+            }
             Sample s = runOnce(cmd, cwd, out);
             if (r >= 0) runs[r] = s;
         }
