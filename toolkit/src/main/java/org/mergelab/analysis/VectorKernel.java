@@ -68,14 +68,13 @@ final class VectorKernel {
             ShortVector sx = ShortVector.fromByteBuffer(S, x, (xAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
             ShortVector sy = ShortVector.fromByteBuffer(S, y, (yAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
             flips = flips.add(oppositeSigns(sx, sy));
-            FloatVector fx0 = ((IntVector) sx.convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector fx1 = ((IntVector) sx.convertShape(VectorOperators.S2I, I, 1))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector fy0 = ((IntVector) sy.convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector fy1 = ((IntVector) sy.convertShape(VectorOperators.S2I, I, 1))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            // Each 32-bit lane of the load holds two bf16 values, so one operation widens eight of them: shifted up,
+            // the even-numbered elements; masked, the odd ones. The sums then add in another order, nothing else.
+            IntVector ix = sx.reinterpretAsInts(), iy = sy.reinterpretAsInts();
+            FloatVector fx0 = ix.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector fx1 = ix.and(0xFFFF0000).reinterpretAsFloats();
+            FloatVector fy0 = iy.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector fy1 = iy.and(0xFFFF0000).reinterpretAsFloats();
             DoubleVector x0 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 0);
             DoubleVector x1 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 1);
             DoubleVector x2 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 0);
