@@ -86,11 +86,7 @@ final class MergeBench implements Main.Benchmark {
                     direct = false;
                 }
             }
-            if (cold) {
-                deleteTree(out); // its pages must not be written back while the next run is timed
-                Harness.dropCaches();
-            }
-            Sample ours = runOnce(oursCmd, models, out);
+            Sample ours = runOnce(oursCmd, models, out, cold);
             if (r < 0) continue;
             floorSeconds[r] = f;
             directSeconds[r] = fd;
@@ -129,11 +125,7 @@ final class MergeBench implements Main.Benchmark {
                                            List<String> cmd, Path cwd, Path out, boolean cold) throws Exception {
         Sample[] runs = new Sample[repeats];
         for (int r = -warmup; r < repeats; r++) {
-            if (cold) {
-                deleteTree(out);
-                Harness.dropCaches();
-            }
-            Sample s = runOnce(cmd, cwd, out);
+            Sample s = runOnce(cmd, cwd, out, cold);
             if (r >= 0) runs[r] = s;
         }
         return report(report, name, runs);
@@ -152,9 +144,13 @@ final class MergeBench implements Main.Benchmark {
         return f;
     }
 
-    /** Runs a merge command once in {@code cwd} (its output folder removed first), sampling its memory. */
-    private static Sample runOnce(List<String> cmd, Path cwd, Path out) throws Exception {
-        deleteTree(out);
+    /**
+     * Runs a merge command once in {@code cwd}, its output folder removed first (and with {@code cold} the page cache
+     * emptied), sampling its memory.
+     */
+    private static Sample runOnce(List<String> cmd, Path cwd, Path out, boolean cold) throws Exception {
+        deleteTree(out); // first: with --cold its pages must not be written back while the run is timed
+        if (cold) Harness.dropCaches();
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile()).redirectErrorStream(true);
         pb.environment().put("HF_HUB_OFFLINE", "1");
         pb.environment().put("MERGELAB_MODELS", cwd.toString());

@@ -51,9 +51,10 @@ public final class SafetensorsWriter implements ShardFile {
     private record Slot(int index, TensorSpec spec, long offset) {}
 
     /**
-     * Bytes written between background flushes. A merge writes gigabytes; flushing them as they come, on a thread of
-     * its own, lets the disk work while the merge computes, so the flush at {@link #finish} has little left to do
-     * (and the kernel never holds the whole output as dirty pages).
+     * Bytes written through the page cache between background flushes. A merge writes gigabytes; flushing them as they
+     * come, on a thread of its own, lets the disk work while the merge computes, so the flush at {@link #finish} has
+     * little left to do (and the kernel never holds the whole output as dirty pages). Direct writes leave no dirty
+     * pages and do not count.
      */
     private static final long FLUSH_EVERY = 64L << 20;
     private final AtomicLong unflushed = new AtomicLong();
@@ -189,15 +190,11 @@ public final class SafetensorsWriter implements ShardFile {
             int len = Math.min(perChunk, n - off);
             int lead = (int) (pos % DIRECT_ALIGNMENT);
             int bytes = len * dtype.size();
-            if (direct == null) {
-                ByteBuffer buf = SCRATCH.get();
-                buf.clear().position(lead);
-                Conversions.fromFloats(data, from + off, len, dtype, buf);
-                writeAt(buf, lead, bytes, pos);
-            } else {
-                ByteBuffer buf = takeBuffer();
-                buf.clear().position(lead);
-                Conversions.fromFloats(data, from + off, len, dtype, buf);
+            boolean handOver = direct != null;
+            ByteBuffer buf = handOver ? takeBuffer() : SCRATCH.get();
+            buf.clear().position(lead);
+            Conversions.fromFloats(data, from + off, len, dtype, buf);
+            if (handOver) {
                 long at = pos;
                 WRITES.execute(() -> {
                     try {
@@ -208,9 +205,10 @@ public final class SafetensorsWriter implements ShardFile {
                         POOL.offer(buf);
                     }
                 });
+            } else {
+                writeAt(buf, lead, bytes, pos);
             }
             pos += bytes;
-            wrote(bytes);
         }
     }
 
@@ -277,20 +275,26 @@ public final class SafetensorsWriter implements ShardFile {
         long first = Math.floorDiv(pos + DIRECT_ALIGNMENT - 1, DIRECT_ALIGNMENT) * DIRECT_ALIGNMENT;
         long last = Math.floorDiv(end, DIRECT_ALIGNMENT) * DIRECT_ALIGNMENT;
         if (d == null || last <= first) {
-            writeFully(channel, buf, at, bytes, pos);
+            writeCached(buf, at, bytes, pos);
             return;
         }
         int head = (int) (first - pos), body = (int) (last - first);
-        if (head > 0) writeFully(channel, buf, at, head, pos);
+        if (head > 0) writeCached(buf, at, head, pos);
         try {
             writeFully(d, buf, at + head, body, first);
         } catch (IOException e) {
             // A file system that opened for direct writes but refuses them: the cache takes this and every later
             // chunk; a real failure (a full disk) fails again there and is reported.
             direct = null;
-            writeFully(channel, buf, at + head, body, first);
+            writeCached(buf, at + head, body, first);
         }
-        if (end > last) writeFully(channel, buf, at + head + body, (int) (end - last), last);
+        if (end > last) writeCached(buf, at + head + body, (int) (end - last), last);
+    }
+
+    /** Writes through the page cache, counting the bytes towards the next background flush (direct ones need none). */
+    private void writeCached(ByteBuffer buf, int at, int bytes, long pos) throws IOException {
+        writeFully(channel, buf, at, bytes, pos);
+        wrote(bytes);
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer buf, int at, int bytes, long pos) throws IOException {
