@@ -7,6 +7,8 @@ package org.mergelab.model;
  * sums of scaled key rows; values as (kvHeads, capacity, headDim).
  */
 public final class KvCache {
+    /** Floats past the end of every layer's keys and values, so that eight-lane loads at a row's end stay inside. */
+    static final int SLACK = 8;
     final int capacity;
     final float[][] keys;
     final float[][] values;
@@ -18,7 +20,7 @@ public final class KvCache {
         this.capacity = capacity;
         this.keys = new float[c.numLayers()][];
         this.values = new float[c.numLayers()][];
-        long perLayer = (long) c.kvDim() * capacity;
+        long perLayer = (long) c.kvDim() * capacity + SLACK;
         if (perLayer > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("a cache of " + capacity + " positions is too large for one array");
         }

@@ -5,8 +5,8 @@ import org.bytedeco.javacpp.FloatPointer;
 /**
  * A linear layer {@code y = x W^T + b}. W is stored as transformers stores it, (out, in), and kept here transposed,
  * (in, out), in float32 outside the Java heap, where BLAS reads it in place: one copy of the weights, no staging.
- * Decoding (a row or a few) is sgemv per slice of output columns, prefill sgemm; the slices are shared out over
- * the cores (see {@link Blas}).
+ * Decoding (a row or a few) is sgemv per slice of output columns, prefill sgemm per slice of rows; the slices are
+ * shared out over the cores (see {@link Blas}).
  * <p>
  * Measured on the 2-core machine this was written on ({@code bin/bench decode-matvec}: a SmolLM-135M's matrices for
  * one token, 538 MB): OpenBLAS sgemv on this layout, two Java threads each on half the columns, 23 ms (43 tokens/s);
@@ -18,6 +18,8 @@ final class Linear {
     static final int GEMM_MIN_ROWS = Integer.getInteger("mergelab.gemmMinRows", 4);
     /** Output columns per slice: whole cache lines, enough per row for sgemv to stream. */
     private static final int ALIGN = 64;
+    /** Rows per prefill slice: a multiple of sgemm's register blocks. */
+    private static final int ROW_ALIGN = 8;
 
     final String name;
     final int in, out;
@@ -73,34 +75,48 @@ final class Linear {
             total += l.out;
             work += (long) rows * l.in * l.out;
         }
-        // A multiply-add costs a sixteenth as much in sgemm (compute-bound) as in sgemv (bound by reading weights):
-        // small products stay on one thread rather than pay for a hand-off.
-        if (rows >= GEMM_MIN_ROWS) work /= 16;
         int in = layers[0].in;
-        Parallel.range(total, ALIGN, work, (from, to) -> {
-            FloatPointer px = Blas.stage(0, x, rows * in);
-            int start = 0;
-            for (int k = 0; k < layers.length; k++) {
-                Linear l = layers[k];
-                int a = Math.max(from, start), b = Math.min(to, start + l.out);
-                if (a < b) l.columns(px, rows, ys[k], a - start, b - start);
-                start += l.out;
-            }
-        });
+        if (rows >= GEMM_MIN_ROWS) {
+            // Prefill: rows shared out, each chunk one sgemm per layer over all its columns. (Shared columns would
+            // leave a layer narrower than two slices, such as a small model's down projection, on one thread.) A
+            // multiply-add costs a quarter as much in sgemm (compute-bound) as in sgemv. One slice per thread:
+            // every sgemm call packs the whole weight matrix again.
+            int perThread = (rows + Parallel.THREADS - 1) / Parallel.THREADS;
+            Parallel.range(rows, (perThread + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN, work / 4, (from, to) -> {
+                int r = to - from;
+                FloatPointer px = Blas.buffer(0, (long) r * in);
+                px.put(x, from * in, r * in);
+                for (int k = 0; k < layers.length; k++) layers[k].rows(px, r, ys[k], from);
+            });
+        } else {
+            Parallel.range(total, ALIGN, work, (from, to) -> {
+                FloatPointer px = Blas.stage(0, x, rows * in);
+                int start = 0;
+                for (int k = 0; k < layers.length; k++) {
+                    Linear l = layers[k];
+                    int a = Math.max(from, start), b = Math.min(to, start + l.out);
+                    if (a < b) l.columns(px, rows, ys[k], a - start, b - start);
+                    start += l.out;
+                }
+            });
+        }
         for (int k = 0; k < layers.length; k++) {
             if (layers[k].bias != null) layers[k].addBias(ys[k], rows);
         }
     }
 
-    /** Columns [j0, j1) of y for every row, x already off-heap. */
+    /** Rows [first, first + rows) of y, their x already off-heap. */
+    private void rows(FloatPointer px, int rows, float[] y, int first) {
+        FloatPointer py = Blas.buffer(1, (long) rows * out);
+        Blas.sgemm(rows, out, in, px, 0, in, wt, 0, out, py, 0, out);
+        py.get(y, first * out, rows * out);
+    }
+
+    /** Columns [j0, j1) of y for every row (decoding: a few rows, sgemv each), x already off-heap. */
     private void columns(FloatPointer px, int rows, float[] y, int j0, int j1) {
         int nb = j1 - j0;
         FloatPointer py = Blas.buffer(1, (long) rows * nb);
-        if (rows >= GEMM_MIN_ROWS) {
-            Blas.sgemm(rows, nb, in, px, 0, in, wt, j0, out, py, 0, nb);
-        } else {
-            for (int r = 0; r < rows; r++) Blas.sgemvTransposed(in, nb, wt, j0, out, px, (long) r * in, py, (long) r * nb);
-        }
+        for (int r = 0; r < rows; r++) Blas.sgemvTransposed(in, nb, wt, j0, out, px, (long) r * in, py, (long) r * nb);
         if (nb == out) {
             py.get(y, 0, rows * out);
         } else {

@@ -46,24 +46,37 @@ record Rope(String type, double theta, int headDim, float[] invFreq) {
         }
     }
 
-    /** cos and sin of every frequency at {@code position}: {@code cs[0..half)} cosines, {@code cs[half..)} sines. */
-    void angles(int position, float[] cs) {
+    /**
+     * cos and sin of every frequency at {@code position}, into {@code cs[at..at+headDim)}: {@code half} cosines,
+     * then {@code half} sines.
+     */
+    void angles(int position, float[] cs, int at) {
         int half = invFreq.length;
         for (int i = 0; i < half; i++) {
             float angle = position * invFreq[i];
-            cs[i] = (float) Math.cos(angle);
-            cs[half + i] = (float) Math.sin(angle);
+            cs[at + i] = (float) Math.cos(angle);
+            cs[at + half + i] = (float) Math.sin(angle);
         }
     }
 
-    /** Rotates one head's vector at {@code x[off..off+headDim)} by the angles {@code cs} of {@link #angles}. */
-    void rotate(float[] x, int off, float[] cs) {
-        int half = invFreq.length;
-        for (int i = 0; i < half; i++) {
-            float c = cs[i], s = cs[half + i];
-            float x1 = x[off + i], x2 = x[off + half + i];
-            x[off + i] = x1 * c - x2 * s;
-            x[off + half + i] = x2 * c + x1 * s;
+    /**
+     * Rotates {@code heads} head vectors in each of {@code rows} rows of {@code x} (rows {@code stride} apart), row t
+     * by the angles at {@code cs[t * headDim..)} of {@link #angles}. One loop nest for the whole block: called per
+     * head, the four pairs of a small model's head cost more in loop entry than in arithmetic.
+     */
+    void rotate(float[] x, int rows, int heads, int stride, float[] cs) {
+        int half = invFreq.length, hd = headDim;
+        for (int t = 0; t < rows; t++) {
+            int at = t * hd;
+            for (int h = 0; h < heads; h++) {
+                int off = t * stride + h * hd;
+                for (int i = 0; i < half; i++) {
+                    float c = cs[at + i], s = cs[at + half + i];
+                    float x1 = x[off + i], x2 = x[off + half + i];
+                    x[off + i] = x1 * c - x2 * s;
+                    x[off + half + i] = x2 * c + x1 * s;
+                }
+            }
         }
     }
 }

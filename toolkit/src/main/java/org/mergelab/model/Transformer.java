@@ -113,6 +113,7 @@ public final class Transformer {
         int hidden = c.hiddenSize();
         Scratch s = Scratch.of(cache, c, n);
         embed(tokens, s.x);
+        for (int t = 0; t < n; t++) c.rope().angles(p0 + t, s.angles, t * c.headDim());
         for (int l = 0; l < layers.length; l++) {
             DecoderLayer layer = layers[l];
             rmsNormRows(s.x, layer.inputLayernorm(), s.h, n, hidden);
@@ -122,14 +123,14 @@ public final class Transformer {
                 rmsNormRows(s.q, layer.qNorm(), s.q, n * c.numHeads(), c.headDim());
                 rmsNormRows(s.k, layer.kNorm(), s.k, n * c.numKvHeads(), c.headDim());
             }
-            rotate(s, n, p0);
+            rotate(s, n);
             store(cache, l, s, n, p0);
             Attention.attend(config, cache, l, layer.sliding() ? config.slidingWindow() : 0, s.q, s.att, n, p0);
             layer.oProj().forward(s.att, n, s.o);
             addInPlace(s.x, s.o, n * hidden);
             rmsNormRows(s.x, layer.postAttentionLayernorm(), s.h, n, hidden);
             Linear.forwardMany(s.h, n, new Linear[] {layer.gateProj(), layer.upProj()}, new float[][] {s.gate, s.up});
-            swiglu(s.gate, s.up, n * c.intermediateSize(), s.silu, s.exponents);
+            swiglu(s.gate, s.up, n, c.intermediateSize());
             layer.downProj().forward(s.gate, n, s.o);
             addInPlace(s.x, s.o, n * hidden);
         }
@@ -168,15 +169,11 @@ public final class Transformer {
         for (int i = 0; i < dim; i++) out[oo + i] = w[i] * (x[xo + i] * inv);
     }
 
-    private void rotate(Scratch s, int n, int p0) {
+    /** Rotates the new queries and keys by their positions' angles, computed once per pass in the scratch. */
+    private void rotate(Scratch s, int n) {
         ModelConfig c = config;
-        Rope rope = c.rope();
-        int hd = c.headDim();
-        for (int t = 0; t < n; t++) {
-            rope.angles(p0 + t, s.cs);
-            for (int h = 0; h < c.numHeads(); h++) rope.rotate(s.q, t * c.qDim() + h * hd, s.cs);
-            for (int h = 0; h < c.numKvHeads(); h++) rope.rotate(s.k, t * c.kvDim() + h * hd, s.cs);
-        }
+        c.rope().rotate(s.q, n, c.numHeads(), c.qDim(), s.angles);
+        c.rope().rotate(s.k, n, c.numKvHeads(), c.kvDim(), s.angles);
     }
 
     private void store(KvCache cache, int layer, Scratch s, int n, int p0) {
@@ -212,17 +209,16 @@ public final class Transformer {
         for (int i = 0; i < n; i++) x[i] += y[i];
     }
 
-    /** gate = silu(gate) * up = gate / (1 + e^-gate) * up, in place; {@code e} is scratch of n floats. */
-    private static void swiglu(float[] gate, float[] up, int n, float[] e, float[] k) {
-        for (int i = 0; i < n; i++) e[i] = -gate[i];
-        FastMath.expInPlace(e, n, k);
-        for (int i = 0; i < n; i++) gate[i] = gate[i] / (1f + e[i]) * up[i];
+    /** gate = silu(gate) * up, in place, for (rows, width); rows shared over the cores. */
+    private static void swiglu(float[] gate, float[] up, int rows, int width) {
+        Parallel.range(rows, 1, (long) rows * width * 4, (from, to) ->
+                FastMath.swiglu(gate, up, from * width, (to - from) * width));
     }
 
     /** Activations of one forward pass, kept on the cache and reused while the row count fits. */
     private static final class Scratch {
         final int rows;
-        final float[] x, h, q, k, v, att, o, gate, up, silu, exponents, cs;
+        final float[] x, h, q, k, v, att, o, gate, up, angles;
 
         private Scratch(ModelConfig c, int rows) {
             this.rows = rows;
@@ -236,9 +232,7 @@ public final class Transformer {
             v = new float[rows * c.kvDim()];
             gate = new float[rows * c.intermediateSize()];
             up = new float[rows * c.intermediateSize()];
-            silu = new float[rows * c.intermediateSize()];
-            exponents = new float[rows * c.intermediateSize()];
-            cs = new float[c.headDim()];
+            angles = new float[rows * c.headDim()];
         }
 
         static Scratch of(KvCache cache, ModelConfig c, int rows) {

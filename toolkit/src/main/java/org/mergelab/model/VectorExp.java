@@ -1,6 +1,5 @@
 package org.mergelab.model;
 
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -14,93 +13,51 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorExp {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
     /** The bits of 1.5·2^23 less the float exponent bias: subtracted from the rounding sum's bits, k + 127. */
     private static final int ROUND_BITS_LESS_BIAS = Float.floatToRawIntBits(FastMath.ROUND) - 127;
+    private static final FloatVector LOG2E = FloatVector.broadcast(F, FastMath.LOG2E);
+    private static final FloatVector ROUND = FloatVector.broadcast(F, FastMath.ROUND);
+    private static final FloatVector MINUS_LN2_HI = FloatVector.broadcast(F, -FastMath.LN2_HI);
+    private static final FloatVector MINUS_LN2_LO = FloatVector.broadcast(F, -FastMath.LN2_LO);
+    private static final FloatVector C7 = FloatVector.broadcast(F, 1.0f / 5040), C6 = FloatVector.broadcast(F, 1.0f / 720);
+    private static final FloatVector C5 = FloatVector.broadcast(F, 1.0f / 120), C4 = FloatVector.broadcast(F, 1.0f / 24);
+    private static final FloatVector C3 = FloatVector.broadcast(F, 1.0f / 6), C2 = FloatVector.broadcast(F, 0.5f);
+    private static final FloatVector ONE = FloatVector.broadcast(F, 1.0f);
 
     private VectorExp() {}
 
+    /**
+     * {@link FastMath#exp} of every lane: the same operations, so the same bits. Small enough that C2 inlines it
+     * wherever it is hot (a vector crossing a call that is not inlined is boxed: the Vector API's slow path).
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector v = x.max(FastMath.LOW).min(FastMath.HIGH);
+        FloatVector t = v.fma(LOG2E, ROUND);
+        FloatVector k = t.sub(FastMath.ROUND);
+        FloatVector r = k.fma(MINUS_LN2_LO, k.fma(MINUS_LN2_HI, v));
+        FloatVector p = C7.fma(r, C6).fma(r, C5).fma(r, C4).fma(r, C3).fma(r, C2).fma(r, ONE).fma(r, ONE);
+        IntVector twoToK = t.reinterpretAsInts().sub(ROUND_BITS_LESS_BIAS).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(twoToK.reinterpretAsFloats());
+    }
+
     static void expInPlace(float[] a, int n) {
         int i = 0;
-        for (; i + 8 <= n; i += 8) {
-            FloatVector v = FloatVector.fromArray(F, a, i).max(FastMath.LOW).min(FastMath.HIGH);
-            FloatVector t = v.mul(FastMath.LOG2E).add(FastMath.ROUND);
-            FloatVector k = t.sub(FastMath.ROUND);
-            FloatVector r = v.sub(k.mul(FastMath.LN2_HI)).sub(k.mul(FastMath.LN2_LO));
-            FloatVector p = FloatVector.broadcast(F, 1.0f / 5040);
-            p = p.mul(r).add(1.0f / 720);
-            p = p.mul(r).add(1.0f / 120);
-            p = p.mul(r).add(1.0f / 24);
-            p = p.mul(r).add(1.0f / 6);
-            p = p.mul(r).add(0.5f);
-            p = p.mul(r).add(1.0f);
-            p = p.mul(r).add(1.0f);
-            IntVector twoToK = t.reinterpretAsInts().sub(ROUND_BITS_LESS_BIAS).lanewise(VectorOperators.LSHL, 23);
-            p.mul(twoToK.reinterpretAsFloats()).intoArray(a, i);
-        }
+        for (; i + 8 <= n; i += 8) exp(FloatVector.fromArray(F, a, i)).intoArray(a, i);
         for (; i < n; i++) a[i] = FastMath.exp(a[i]);
     }
 
     /**
-     * {@link Attention#softmaxScalar} eight lanes at a time, every loop written out in this one method (no vector
-     * crosses a call), with the scalar version's operations and order, so the same bits:
-     * <ul>
-     *   <li>the maximum is order-free (Math.max's rules: NaN wins, +0 above −0);</li>
-     *   <li>the exponentials are {@link #expInPlace}'s operations, repeated here on {@code x − max}: calling
-     *       expInPlace between separate loops over the row instead measured three times slower (5.8 against 1.8 ns
-     *       per element on 64-element rows, cause not pinned down), and one loop shared with expInPlace (a shift,
-     *       and the sums when asked for) slowed both: softmax 1.8 → 2.3 ns and exp 0.68 → 0.93 ns per element;</li>
-     *   <li>the denominator is {@link Transformer#sum}'s four double partial sums: lane j of a four-double vector adds
-     *       elements 4i + j in the same sequence, and the last few elements are added as that loop adds them.</li>
-     * </ul>
-     * In prefill this was a quarter of a small model's CPU (a causal row per query, per head and layer).
+     * {@link FastMath#swiglu} eight lanes at a time, over {@code [off, off + n)} of both arrays: one pass, and an
+     * offset costs a vector loop nothing (it stops the JIT from vectorizing the scalar loops).
      */
-    static void softmax(float[] x, int len, float scale) {
-        int full = len & ~7;
-        FloatVector top = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        for (int i = 0; i < full; i += 8) {
-            FloatVector v = FloatVector.fromArray(F, x, i).mul(scale);
-            v.intoArray(x, i);
-            top = top.max(v);
+    static void swiglu(float[] gate, float[] up, int off, int n) {
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            FloatVector g = FloatVector.fromArray(F, gate, off + i);
+            FloatVector e = exp(g.neg());
+            g.div(e.add(1f)).mul(FloatVector.fromArray(F, up, off + i)).intoArray(gate, off + i);
         }
-        float max = top.reduceLanes(VectorOperators.MAX);
-        for (int i = full; i < len; i++) {
-            x[i] *= scale;
-            max = Math.max(max, x[i]);
-        }
-        DoubleVector partial = DoubleVector.zero(D);
-        for (int i = 0; i < full; i += 8) {
-            FloatVector v = FloatVector.fromArray(F, x, i).sub(max).max(FastMath.LOW).min(FastMath.HIGH);
-            FloatVector t = v.mul(FastMath.LOG2E).add(FastMath.ROUND);
-            FloatVector k = t.sub(FastMath.ROUND);
-            FloatVector r = v.sub(k.mul(FastMath.LN2_HI)).sub(k.mul(FastMath.LN2_LO));
-            FloatVector p = FloatVector.broadcast(F, 1.0f / 5040);
-            p = p.mul(r).add(1.0f / 720);
-            p = p.mul(r).add(1.0f / 120);
-            p = p.mul(r).add(1.0f / 24);
-            p = p.mul(r).add(1.0f / 6);
-            p = p.mul(r).add(0.5f);
-            p = p.mul(r).add(1.0f);
-            p = p.mul(r).add(1.0f);
-            IntVector twoToK = t.reinterpretAsInts().sub(ROUND_BITS_LESS_BIAS).lanewise(VectorOperators.LSHL, 23);
-            FloatVector e = p.mul(twoToK.reinterpretAsFloats());
-            e.intoArray(x, i);
-            partial = partial.add(e.convertShape(VectorOperators.F2D, D, 0))
-                    .add(e.convertShape(VectorOperators.F2D, D, 1));
-        }
-        double s0 = partial.lane(0), s1 = partial.lane(1), s2 = partial.lane(2), s3 = partial.lane(3);
-        int i = full;
-        for (; i < len; i++) x[i] = FastMath.exp(x[i] - max);
-        for (i = full; i + 4 <= len; i += 4) {
-            s0 += x[i];
-            s1 += x[i + 1];
-            s2 += x[i + 2];
-            s3 += x[i + 3];
-        }
-        for (; i < len; i++) s0 += x[i];
-        float inv = (float) (1.0 / ((s0 + s1) + (s2 + s3)));
-        for (i = 0; i < full; i += 8) FloatVector.fromArray(F, x, i).mul(inv).intoArray(x, i);
-        for (i = full; i < len; i++) x[i] *= inv;
+        for (; i < n; i++) gate[off + i] = gate[off + i] / (1f + FastMath.exp(-gate[off + i])) * up[off + i];
     }
 
     /** Loads the class and checks it against the scalar exp; any failure keeps the scalar loops. */
@@ -114,13 +71,11 @@ final class VectorExp {
             for (int i = 0; i < x.length; i++) {
                 if (Float.floatToIntBits(x[i]) != Float.floatToIntBits(scalar[i])) return false;
             }
-            for (int len : new int[] {3, 8, 29}) {
-                float[] v = new float[len], w = new float[len];
-                for (int i = 0; i < len; i++) v[i] = w[i] = (i * 7 % 11) * 0.37f - 1.5f;
-                softmax(v, len, 0.35f);
-                Attention.softmaxScalar(w, len, 0.35f, new float[len]);
-                if (!java.util.Arrays.equals(v, w)) return false;
-            }
+            float[] g = x.clone(), u = new float[g.length], gs = g.clone();
+            for (int i = 0; i < u.length; i++) u[i] = (i % 13) * 0.29f - 1.7f;
+            swiglu(g, u, 3, 250);
+            FastMath.swigluScalar(gs, u, 3, 250);
+            if (!java.util.Arrays.equals(g, gs)) return false;
             return true;
         } catch (LinkageError | RuntimeException e) {
             return false;

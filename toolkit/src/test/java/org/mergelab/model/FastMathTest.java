@@ -31,31 +31,27 @@ class FastMathTest {
     }
 
     @Test
-    void theVectorSoftmaxGivesTheScalarBits() {
-        java.util.Random r = new java.util.Random(3);
-        for (int len = 1; len <= 300; len++) {
-            for (int kind = 0; kind < 3; kind++) {
-                float[] v = new float[len];
-                for (int i = 0; i < len; i++) v[i] = (float) (r.nextGaussian() * (kind == 0 ? 3 : 40));
-                if (kind == 2) {
-                    // Masked-out positions and signed zeros, as attention rows can hold.
-                    v[r.nextInt(len)] = Float.NEGATIVE_INFINITY;
-                    v[r.nextInt(len)] = 0f;
-                    v[r.nextInt(len)] = -0f;
+    void theVectorSwigluGivesTheScalarBitsAtAnyOffset() {
+        java.util.Random r = new java.util.Random(5);
+        float[] gate = new float[400], up = new float[400];
+        for (int i = 0; i < gate.length; i++) {
+            gate[i] = (float) (r.nextGaussian() * (i < 200 ? 3 : 60)); // beyond exp's clamps too
+            up[i] = (float) r.nextGaussian();
+        }
+        gate[7] = -0f;
+        gate[8] = Float.NaN;
+        for (int off : new int[] {0, 1, 7, 13}) {
+            for (int n : new int[] {1, 8, 9, 250, 387}) {
+                float[] v = gate.clone(), s = gate.clone();
+                VectorExp.swiglu(v, up, off, n);
+                FastMath.swigluScalar(s, up, off, n);
+                for (int i = 0; i < gate.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(s[i]), Float.floatToRawIntBits(v[i]),
+                            "offset " + off + ", " + n + " elements, element " + i);
                 }
-                float[] w = v.clone();
-                VectorExp.softmax(v, len, 0.35355338f);
-                Attention.softmaxScalar(w, len, 0.35355338f, new float[len]);
-                for (int i = 0; i < len; i++) {
-                    assertEquals(Float.floatToRawIntBits(w[i]), Float.floatToRawIntBits(v[i]),
-                            "row of " + len + " (kind " + kind + "), element " + i);
-                }
+                float x = gate[off], y = x / (1f + (float) Math.exp(-x)) * up[off];
+                if (!Float.isNaN(x)) assertEquals(y, v[off], 1e-6f * Math.max(1f, Math.abs(y)), "silu(x) * up");
             }
         }
-        float[] nan = {1f, Float.NaN, 2f, 3f, 4f, 5f, 6f, 7f, 8f};
-        float[] nan2 = nan.clone();
-        VectorExp.softmax(nan, nan.length, 1f);
-        Attention.softmaxScalar(nan2, nan2.length, 1f, new float[nan2.length]);
-        for (int i = 0; i < nan.length; i++) assertTrue(Float.isNaN(nan[i]) && Float.isNaN(nan2[i]), "NaN row, " + i);
     }
 }
