@@ -49,12 +49,19 @@ final class Attention {
         // per visible score: a multiply-add per head dimension for the score, one for the value sum, and the exp
         long work = heads * visible * (2L * hd + 16);
         Parallel.range(heads, 1, work, (from, to) -> {
-            float[] scores = new float[cache.capacity + BLOCK];
+            float[] scores = new float[cache.capacity + BLOCK], more = vector ? new float[cache.capacity + BLOCK] : null;
             float[] partials = vector ? null : new float[4 * hd];
             for (int h = from; h < to; h++) {
-                for (int t = 0; t < n; t++) {
-                    if (vector) VectorAttention.row(c, cache, layer, window, q, out, h, t, p0 + t, scores);
-                    else row(c, cache, layer, window, q, out, h, t, p0 + t, scores, partials);
+                for (int t = 0; t < n; ) {
+                    int p = p0 + t;
+                    if (!vector) {
+                        row(c, cache, layer, window, q, out, h, t++, p, scores, partials);
+                    } else if (t + 1 < n && (window == 0 || p + 2 <= window)) {
+                        VectorAttention.twoRows(c, cache, layer, q, out, h, t, p, scores, more);
+                        t += 2;
+                    } else {
+                        VectorAttention.row(c, cache, layer, window, q, out, h, t++, p, scores);
+                    }
                 }
             }
         });

@@ -25,6 +25,8 @@ final class Linear {
     final int in, out;
     /** (in, out) row-major, off-heap: the transpose of the checkpoint's (out, in). */
     final FloatPointer wt;
+    /** The same weights as a buffer view, for reading a few in Java (null past 2^31 elements). */
+    private final java.nio.FloatBuffer weights;
     /** (out), or null. */
     final float[] bias;
 
@@ -37,6 +39,7 @@ final class Linear {
         this.out = out;
         this.bias = bias;
         this.wt = OffHeap.allocate(this, (long) in * out);
+        this.weights = (long) in * out <= Integer.MAX_VALUE ? wt.asBuffer() : null;
     }
 
     /** A layer from a weight in the checkpoint's (out, in) layout (the array is only read). */
@@ -54,9 +57,13 @@ final class Linear {
         return l;
     }
 
-    /** W[o][i] as the checkpoint stores it (for gathering embedding rows from a tied head). */
-    float weight(int o, int i) {
-        return wt.get((long) i * out + o);
+    /**
+     * Row o of W as the checkpoint stores it, {@code W[o][0..in)}, into {@code dst[at..)}: an embedding row from a tied
+     * head. (Through a buffer view: FloatPointer's element get costs a native call each.)
+     */
+    void column(int o, float[] dst, int at) {
+        java.nio.FloatBuffer w = weights;
+        for (int i = 0; i < in; i++) dst[at + i] = w != null ? w.get(i * out + o) : wt.get((long) i * out + o);
     }
 
     /** y (rows, out) = x (rows, in) W^T + b. */
@@ -77,31 +84,43 @@ final class Linear {
         }
         int in = layers[0].in;
         if (rows >= GEMM_MIN_ROWS) {
-            // Prefill: rows shared out, each chunk one sgemm per layer over all its columns. (Shared columns would
-            // leave a layer narrower than two slices, such as a small model's down projection, on one thread.) A
-            // multiply-add costs a quarter as much in sgemm (compute-bound) as in sgemv. One slice per thread:
-            // every sgemm call packs the whole weight matrix again.
-            int perThread = (rows + Parallel.THREADS - 1) / Parallel.THREADS;
-            Parallel.range(rows, (perThread + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN, work / 4, (from, to) -> {
-                int r = to - from;
-                FloatPointer px = Blas.buffer(0, (long) r * in);
-                px.put(x, from * in, r * in);
-                for (int k = 0; k < layers.length; k++) layers[k].rows(px, r, ys[k], from);
-            });
-        } else {
-            Parallel.range(total, ALIGN, work, (from, to) -> {
-                FloatPointer px = Blas.stage(0, x, rows * in);
-                int start = 0;
-                for (int k = 0; k < layers.length; k++) {
-                    Linear l = layers[k];
-                    int a = Math.max(from, start), b = Math.min(to, start + l.out);
-                    if (a < b) l.columns(px, rows, ys[k], a - start, b - start);
-                    start += l.out;
-                }
-            });
+            Parallel.range(rows, rowSlice(rows), work / 4, (from, to) -> rowsOf(x, from, to, layers, ys));
+            return;
         }
+        Parallel.range(total, ALIGN, work, (from, to) -> {
+            FloatPointer px = Blas.stage(0, x, rows * in);
+            int start = 0;
+            for (int k = 0; k < layers.length; k++) {
+                Linear l = layers[k];
+                int a = Math.max(from, start), b = Math.min(to, start + l.out);
+                if (a < b) l.columns(px, rows, ys[k], a - start, b - start);
+                start += l.out;
+            }
+        });
         for (int k = 0; k < layers.length; k++) {
-            if (layers[k].bias != null) layers[k].addBias(ys[k], rows);
+            if (layers[k].bias != null) layers[k].addBias(ys[k], 0, rows);
+        }
+    }
+
+    /**
+     * The rows each thread takes in a prefill of {@code rows}: prefill shares out rows, each slice one sgemm per layer
+     * over all its columns (shared columns would leave a layer narrower than two slices, such as a small model's down
+     * projection, on one thread), and one slice per thread, since every sgemm call packs the whole weight matrix
+     * again. A multiply-add costs about a quarter as much in sgemm (compute-bound) as in sgemv.
+     */
+    static int rowSlice(int rows) {
+        int perThread = (rows + Parallel.THREADS - 1) / Parallel.THREADS;
+        return (perThread + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
+    }
+
+    /** Rows [from, to) of {@code ys[k] = x W_k^T + b_k}, by sgemm on this thread: one slice of a prefill. */
+    static void rowsOf(float[] x, int from, int to, Linear[] layers, float[][] ys) {
+        int r = to - from, in = layers[0].in;
+        FloatPointer px = Blas.buffer(0, (long) r * in);
+        px.put(x, from * in, r * in);
+        for (int k = 0; k < layers.length; k++) {
+            layers[k].rows(px, r, ys[k], from);
+            if (layers[k].bias != null) layers[k].addBias(ys[k], from, to);
         }
     }
 
@@ -125,8 +144,8 @@ final class Linear {
         }
     }
 
-    private void addBias(float[] y, int rows) {
-        for (int r = 0; r < rows; r++) {
+    private void addBias(float[] y, int from, int to) {
+        for (int r = from; r < to; r++) {
             int o = r * out;
             for (int j = 0; j < out; j++) y[o + j] += bias[j];
         }

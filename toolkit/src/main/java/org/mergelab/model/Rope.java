@@ -60,13 +60,22 @@ record Rope(String type, double theta, int headDim, float[] invFreq) {
     }
 
     /**
-     * Rotates {@code heads} head vectors in each of {@code rows} rows of {@code x} (rows {@code stride} apart), row t
+     * Rotates {@code heads} head vectors in each of rows [from, to) of {@code x} (rows {@code stride} apart), row t
      * by the angles at {@code cs[t * headDim..)} of {@link #angles}. One loop nest for the whole block: called per
      * head, the four pairs of a small model's head cost more in loop entry than in arithmetic.
      */
-    void rotate(float[] x, int rows, int heads, int stride, float[] cs) {
+    void rotate(float[] x, int from, int to, int heads, int stride, float[] cs) {
+        if (FastMath.VECTOR && VectorRope.fits(headDim)) {
+            VectorRope.rotate(x, from, to, heads, stride, cs, headDim);
+            return;
+        }
+        rotateScalar(x, from, to, heads, stride, cs);
+    }
+
+    /** {@link #rotate} without the Vector API. */
+    void rotateScalar(float[] x, int from, int to, int heads, int stride, float[] cs) {
         int half = invFreq.length, hd = headDim;
-        for (int t = 0; t < rows; t++) {
+        for (int t = from; t < to; t++) {
             int at = t * hd;
             for (int h = 0; h < heads; h++) {
                 int off = t * stride + h * hd;

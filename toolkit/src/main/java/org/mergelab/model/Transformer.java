@@ -86,7 +86,7 @@ public final class Transformer {
         Scratch s = run(cache, tokens);
         int n = tokens.length, hidden = config.hiddenSize();
         float[] h = new float[n * hidden];
-        rmsNormRows(s.x, norm, h, n, hidden);
+        rmsNormRows(s.x, norm, h, 0, n, hidden);
         return h;
     }
 
@@ -114,25 +114,47 @@ public final class Transformer {
         Scratch s = Scratch.of(cache, c, n);
         embed(tokens, s.x);
         for (int t = 0; t < n; t++) c.rope().angles(p0 + t, s.angles, t * c.headDim());
+        boolean prefill = n >= Linear.GEMM_MIN_ROWS;
+        int slice = Linear.rowSlice(n);
         for (int l = 0; l < layers.length; l++) {
             DecoderLayer layer = layers[l];
-            rmsNormRows(s.x, layer.inputLayernorm(), s.h, n, hidden);
-            Linear.forwardMany(s.h, n, new Linear[] {layer.qProj(), layer.kProj(), layer.vProj()},
-                    new float[][] {s.q, s.k, s.v});
-            if (layer.qNorm() != null) {
-                rmsNormRows(s.q, layer.qNorm(), s.q, n * c.numHeads(), c.headDim());
-                rmsNormRows(s.k, layer.kNorm(), s.k, n * c.numKvHeads(), c.headDim());
+            int li = l;
+            Linear[] qkv = {layer.qProj(), layer.kProj(), layer.vProj()};
+            Linear[] gateUp = {layer.gateProj(), layer.upProj()};
+            if (prefill) {
+                // Everything but attention works row by row: each thread takes its rows through the whole stage
+                // (norms, products, rotation, cache), one hand-off per stage instead of one per step.
+                Parallel.range(n, slice, work(n, qkv), (from, to) -> {
+                    rmsNormRows(s.x, layer.inputLayernorm(), s.h, from, to, hidden);
+                    Linear.rowsOf(s.h, from, to, qkv, new float[][] {s.q, s.k, s.v});
+                    keysAndQueries(layer, cache, li, s, from, to, p0);
+                });
+            } else {
+                rmsNormRows(s.x, layer.inputLayernorm(), s.h, 0, n, hidden);
+                Linear.forwardMany(s.h, n, qkv, new float[][] {s.q, s.k, s.v});
+                keysAndQueries(layer, cache, l, s, 0, n, p0);
             }
-            rotate(s, n);
-            store(cache, l, s, n, p0);
             Attention.attend(config, cache, l, layer.sliding() ? config.slidingWindow() : 0, s.q, s.att, n, p0);
-            layer.oProj().forward(s.att, n, s.o);
-            addInPlace(s.x, s.o, n * hidden);
-            rmsNormRows(s.x, layer.postAttentionLayernorm(), s.h, n, hidden);
-            Linear.forwardMany(s.h, n, new Linear[] {layer.gateProj(), layer.upProj()}, new float[][] {s.gate, s.up});
-            swiglu(s.gate, s.up, n, c.intermediateSize());
-            layer.downProj().forward(s.gate, n, s.o);
-            addInPlace(s.x, s.o, n * hidden);
+            if (prefill) {
+                Parallel.range(n, slice, work(n, gateUp) * 3 / 2, (from, to) -> {
+                    Linear.rowsOf(s.att, from, to, new Linear[] {layer.oProj()}, new float[][] {s.o});
+                    addRows(s.x, s.o, from, to, hidden);
+                    rmsNormRows(s.x, layer.postAttentionLayernorm(), s.h, from, to, hidden);
+                    Linear.rowsOf(s.h, from, to, gateUp, new float[][] {s.gate, s.up});
+                    int width = c.intermediateSize();
+                    FastMath.swiglu(s.gate, s.up, from * width, (to - from) * width);
+                    Linear.rowsOf(s.gate, from, to, new Linear[] {layer.downProj()}, new float[][] {s.o});
+                    addRows(s.x, s.o, from, to, hidden);
+                });
+            } else {
+                layer.oProj().forward(s.att, n, s.o);
+                addRows(s.x, s.o, 0, n, hidden);
+                rmsNormRows(s.x, layer.postAttentionLayernorm(), s.h, 0, n, hidden);
+                Linear.forwardMany(s.h, n, gateUp, new float[][] {s.gate, s.up});
+                FastMath.swiglu(s.gate, s.up, 0, n * c.intermediateSize());
+                layer.downProj().forward(s.gate, n, s.o);
+                addRows(s.x, s.o, 0, n, hidden);
+            }
         }
         cache.advance(n);
         return s;
@@ -147,46 +169,72 @@ public final class Transformer {
             return;
         }
         // Tied: the head holds the embedding (transposed, off the heap): gather the rows from it.
-        for (int t = 0; t < tokens.length; t++) {
-            for (int d = 0; d < hidden; d++) x[t * hidden + d] = lmHead.weight(tokens[t], d);
-        }
+        for (int t = 0; t < tokens.length; t++) lmHead.column(tokens[t], x, t * hidden);
     }
 
-    private void rmsNormRows(float[] x, float[] w, float[] out, int rows, int dim) {
+    private void rmsNormRows(float[] x, float[] w, float[] out, int from, int to, int dim) {
         double eps = config.rmsNormEps();
-        for (int r = 0; r < rows; r++) rmsNorm(x, r * dim, w, out, r * dim, dim, eps);
+        for (int r = from; r < to; r++) rmsNorm(x, r * dim, w, out, r * dim, dim, eps);
     }
 
-    /** transformers' RMSNorm: {@code w * (x * rsqrt(mean(x^2) + eps))}, the mean accumulated in double. */
-    static void rmsNorm(float[] x, int xo, float[] w, float[] out, int oo, int dim, double eps) {
-        double ss = 0;
-        for (int i = 0; i < dim; i++) {
-            float v = x[xo + i];
-            ss += v * v;
+    /** Rows [from, to) of the new queries and keys normed (Qwen3) and rotated, their keys and values cached. */
+    private void keysAndQueries(DecoderLayer layer, KvCache cache, int l, Scratch s, int from, int to, int p0) {
+        ModelConfig c = config;
+        if (layer.qNorm() != null) {
+            rmsNormRows(s.q, layer.qNorm(), s.q, from * c.numHeads(), to * c.numHeads(), c.headDim());
+            rmsNormRows(s.k, layer.kNorm(), s.k, from * c.numKvHeads(), to * c.numKvHeads(), c.headDim());
         }
+        c.rope().rotate(s.q, from, to, c.numHeads(), c.qDim(), s.angles);
+        c.rope().rotate(s.k, from, to, c.numKvHeads(), c.kvDim(), s.angles);
+        store(cache, l, s, from, to, p0);
+    }
+
+    /** A rough count of a prefill stage's multiply-adds, for {@link Parallel#range}: its products', quartered. */
+    private static long work(int rows, Linear[] layers) {
+        long w = 0;
+        for (Linear l : layers) w += (long) rows * l.in * l.out;
+        return w / 4;
+    }
+
+    /**
+     * transformers' RMSNorm: {@code w * (x * rsqrt(mean(x^2) + eps))}, the squares in float as torch takes them and
+     * their mean accumulated in double, four partial sums so that the additions overlap (one chain of dependent
+     * double additions made the norms a tenth of a small model's prefill).
+     */
+    static void rmsNorm(float[] x, int xo, float[] w, float[] out, int oo, int dim, double eps) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 4 <= dim; i += 4) {
+            float v0 = x[xo + i], v1 = x[xo + i + 1], v2 = x[xo + i + 2], v3 = x[xo + i + 3];
+            s0 += v0 * v0;
+            s1 += v1 * v1;
+            s2 += v2 * v2;
+            s3 += v3 * v3;
+        }
+        for (; i < dim; i++) {
+            float v = x[xo + i];
+            s0 += v * v;
+        }
+        double ss = (s0 + s1) + (s2 + s3);
         float variance = (float) (ss / dim);
         float inv = (float) (1.0 / Math.sqrt(variance + (float) eps));
-        for (int i = 0; i < dim; i++) out[oo + i] = w[i] * (x[xo + i] * inv);
+        for (i = 0; i < dim; i++) out[oo + i] = w[i] * (x[xo + i] * inv);
     }
 
-    /** Rotates the new queries and keys by their positions' angles, computed once per pass in the scratch. */
-    private void rotate(Scratch s, int n) {
-        ModelConfig c = config;
-        c.rope().rotate(s.q, n, c.numHeads(), c.qDim(), s.angles);
-        c.rope().rotate(s.k, n, c.numKvHeads(), c.kvDim(), s.angles);
-    }
-
-    private void store(KvCache cache, int layer, Scratch s, int n, int p0) {
+    /** Rows [from, to) of the new keys and values into the cache; keys transposed, (kvHeads, headDim, capacity). */
+    private void store(KvCache cache, int layer, Scratch s, int from, int to, int p0) {
         ModelConfig c = config;
         int hd = c.headDim(), cap = cache.capacity, kvDim = c.kvDim();
-        float[] kt = cache.keys[layer], v = cache.values[layer];
-        for (int t = 0; t < n; t++) {
-            int p = p0 + t;
-            for (int g = 0; g < c.numKvHeads(); g++) {
-                int src = t * kvDim + g * hd;
-                int kBase = g * hd * cap + p;
-                for (int d = 0; d < hd; d++) kt[kBase + d * cap] = s.k[src + d];
-                System.arraycopy(s.v, src, v, (g * cap + p) * hd, hd);
+        float[] kt = cache.keys[layer], v = cache.values[layer], k = s.k, sv = s.v;
+        for (int g = 0; g < c.numKvHeads(); g++) {
+            // positions innermost: consecutive writes into the transposed keys
+            for (int d = 0; d < hd; d++) {
+                int dst = (g * hd + d) * cap + p0, src = g * hd + d;
+                for (int t = from; t < to; t++) kt[dst + t] = k[src + t * kvDim];
+            }
+            for (int t = from; t < to; t++) {
+                int dst = (g * cap + p0 + t) * hd, src = t * kvDim + g * hd;
+                for (int d = 0; d < hd; d++) v[dst + d] = sv[src + d];
             }
         }
     }
@@ -205,14 +253,9 @@ public final class Transformer {
         return (s0 + s1) + (s2 + s3);
     }
 
-    private static void addInPlace(float[] x, float[] y, int n) {
-        for (int i = 0; i < n; i++) x[i] += y[i];
-    }
-
-    /** gate = silu(gate) * up, in place, for (rows, width); rows shared over the cores. */
-    private static void swiglu(float[] gate, float[] up, int rows, int width) {
-        Parallel.range(rows, 1, (long) rows * width * 4, (from, to) ->
-                FastMath.swiglu(gate, up, from * width, (to - from) * width));
+    /** Rows [from, to) of x += y, both (rows, width). */
+    private static void addRows(float[] x, float[] y, int from, int to, int width) {
+        for (int i = from * width; i < to * width; i++) x[i] += y[i];
     }
 
     /** Activations of one forward pass, kept on the cache and reused while the row count fits. */
