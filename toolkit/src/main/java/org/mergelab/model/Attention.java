@@ -50,12 +50,12 @@ final class Attention {
         long work = heads * visible * (2L * hd + 16);
         Parallel.range(heads, 1, work, (from, to) -> {
             float[] scores = new float[cache.capacity + BLOCK], more = vector ? new float[cache.capacity + BLOCK] : null;
-            float[] partials = vector ? null : new float[4 * hd];
+            Scratch scratch = vector ? null : new Scratch(cache.capacity, hd);
             for (int h = from; h < to; h++) {
                 for (int t = 0; t < n; ) {
                     int p = p0 + t;
                     if (!vector) {
-                        row(c, cache, layer, window, q, out, h, t++, p, scores, partials);
+                        row(c, cache, layer, window, q, out, h, t++, p, scores, scratch);
                     } else if (t + 1 < n && (window == 0 || p + 2 <= window)) {
                         VectorAttention.twoRows(c, cache, layer, q, out, h, t, p, scores, more);
                         t += 2;
@@ -67,9 +67,28 @@ final class Attention {
         });
     }
 
-    /** One query (row t, position p) of head h; {@code partials} is scratch of 4 × headDim floats. */
+    /** The scalar kernel's buffers, one set per thread. */
+    static final class Scratch {
+        final float[] keys, exponents, value, p0, p1, p2, p3;
+
+        Scratch(int capacity, int headDim) {
+            keys = new float[capacity + BLOCK];
+            exponents = new float[capacity + BLOCK];
+            value = new float[headDim];
+            p0 = new float[headDim];
+            p1 = new float[headDim];
+            p2 = new float[headDim];
+            p3 = new float[headDim];
+        }
+    }
+
+    /**
+     * One query (row t, position p) of head h, into scores {@code sc}. Every loop that should vectorize indexes its
+     * arrays from 0 (C2 leaves a loop scalar when one array is read at an offset: measured five times slower), so key
+     * rows and value rows are first copied into the scratch.
+     */
     static void row(ModelConfig c, KvCache cache, int layer, int window, float[] q, float[] out, int h, int t, int p,
-                    float[] sc, float[] partials) {
+                    float[] sc, Scratch x) {
         int hd = c.headDim(), cap = cache.capacity;
         int g = h / c.groupSize();
         float[] kt = cache.keys[layer], v = cache.values[layer];
@@ -79,11 +98,12 @@ final class Attention {
         int kRow = g * hd * cap + lo;
         int blocks = (len + BLOCK - 1) / BLOCK * BLOCK;
 
+        float[] keys = x.keys;
         java.util.Arrays.fill(sc, 0, blocks, 0f);
         for (int d = 0; d < hd; d++) {
             float qd = q[qo + d];
-            int k = kRow + d * cap;
-            for (int j = 0; j < blocks; j++) sc[j] = Math.fma(kt[k + j], qd, sc[j]);
+            System.arraycopy(kt, kRow + d * cap, keys, 0, blocks);
+            for (int j = 0; j < blocks; j++) sc[j] = Math.fma(keys[j], qd, sc[j]);
         }
         for (int j = len; j < blocks; j++) sc[j] = Float.NEGATIVE_INFINITY;
         float scale = scale(hd), max = Float.NEGATIVE_INFINITY;
@@ -92,7 +112,8 @@ final class Attention {
             max = Math.max(max, sc[j]);
         }
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (int j = 0; j < blocks; j++) sc[j] = FastMath.exp(sc[j] - max);
+        for (int j = 0; j < blocks; j++) sc[j] -= max;
+        FastMath.expInPlace(sc, blocks, x.exponents);
         for (int j = 0; j < blocks; j += BLOCK) {
             s0 = s0 + sc[j] + sc[j + 4];
             s1 = s1 + sc[j + 1] + sc[j + 5];
@@ -101,22 +122,26 @@ final class Attention {
         }
         float inv = (float) (1.0 / ((s0 + s1) + (s2 + s3)));
 
-        java.util.Arrays.fill(partials, 0, 4 * hd, 0f);
+        float[] value = x.value, a0 = x.p0, a1 = x.p1, a2 = x.p2, a3 = x.p3;
+        java.util.Arrays.fill(a0, 0f);
+        java.util.Arrays.fill(a1, 0f);
+        java.util.Arrays.fill(a2, 0f);
+        java.util.Arrays.fill(a3, 0f);
         int vo = (g * cap + lo) * hd, j = 0;
         for (; j + 4 <= len; j += 4, vo += 4 * hd) {
             for (int i = 0; i < 4; i++) {
                 float w = sc[j + i];
-                int a = i * hd, b = vo + i * hd;
-                for (int e = 0; e < hd; e++) partials[a + e] = Math.fma(v[b + e], w, partials[a + e]);
+                float[] a = i == 0 ? a0 : i == 1 ? a1 : i == 2 ? a2 : a3;
+                System.arraycopy(v, vo + i * hd, value, 0, hd);
+                for (int e = 0; e < hd; e++) a[e] = Math.fma(value[e], w, a[e]);
             }
         }
         for (; j < len; j++, vo += hd) {
             float w = sc[j];
-            for (int e = 0; e < hd; e++) partials[e] = Math.fma(v[vo + e], w, partials[e]);
+            System.arraycopy(v, vo, value, 0, hd);
+            for (int e = 0; e < hd; e++) a0[e] = Math.fma(value[e], w, a0[e]);
         }
-        for (int e = 0; e < hd; e++) {
-            out[qo + e] = ((partials[e] + partials[hd + e]) + (partials[2 * hd + e] + partials[3 * hd + e])) * inv;
-        }
+        for (int e = 0; e < hd; e++) out[qo + e] = ((a0[e] + a1[e]) + (a2[e] + a3[e])) * inv;
     }
 
     /** 1/sqrt(headDim) in float, as the scores are scaled. */
