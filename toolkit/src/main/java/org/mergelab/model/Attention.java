@@ -13,7 +13,9 @@ package org.mergelab.model;
  * JVM. The sums are float32 as transformers' are; the exponentials are {@link FastMath#exp}'s and their sum is
  * accumulated in double; the output is normalized once, {@code (sum_j e_j v_j) / sum_j e_j}. The order:
  * <ul>
- *   <li>score j: a fused multiply-add per head dimension, in order from 0, then times 1/sqrt(headDim);</li>
+ *   <li>score j: a fused multiply-add per head dimension, in order from 0, of the key and the query times
+ *       1/sqrt(headDim) (scaling the query rather than every score: one multiplication per dimension, not per
+ *       position);</li>
  *   <li>scores are taken in blocks of eight positions: a row's last block reaches up to seven positions past the
  *       visible ones, into later positions or the cache's slack ({@link KvCache#SLACK}); those scores become −inf,
  *       whose exponential is FastMath.exp's floor, 1e-38, which leaves a sum of at least 1 (the maximum's own e^0)
@@ -50,6 +52,7 @@ final class Attention {
         long work = heads * visible * (2L * hd + 16);
         Parallel.range(heads, 1, work, (from, to) -> {
             float[] scores = new float[cache.capacity + BLOCK], more = vector ? new float[cache.capacity + BLOCK] : null;
+            float[] inverses = new float[2];
             Scratch scratch = vector ? null : new Scratch(cache.capacity, hd);
             for (int h = from; h < to; h++) {
                 for (int t = 0; t < n; ) {
@@ -57,7 +60,7 @@ final class Attention {
                     if (!vector) {
                         row(c, cache, layer, window, q, out, h, t++, p, scores, scratch);
                     } else if (t + 1 < n && (window == 0 || p + 2 <= window)) {
-                        VectorAttention.twoRows(c, cache, layer, q, out, h, t, p, scores, more);
+                        VectorAttention.twoRows(c, cache, layer, q, out, h, t, p, scores, more, inverses);
                         t += 2;
                     } else {
                         VectorAttention.row(c, cache, layer, window, q, out, h, t++, p, scores);
@@ -100,17 +103,15 @@ final class Attention {
 
         float[] keys = x.keys;
         java.util.Arrays.fill(sc, 0, blocks, 0f);
+        float scale = scale(hd);
         for (int d = 0; d < hd; d++) {
-            float qd = q[qo + d];
+            float qd = q[qo + d] * scale;
             System.arraycopy(kt, kRow + d * cap, keys, 0, blocks);
             for (int j = 0; j < blocks; j++) sc[j] = Math.fma(keys[j], qd, sc[j]);
         }
         for (int j = len; j < blocks; j++) sc[j] = Float.NEGATIVE_INFINITY;
-        float scale = scale(hd), max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < blocks; j++) {
-            sc[j] *= scale;
-            max = Math.max(max, sc[j]);
-        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < blocks; j++) max = Math.max(max, sc[j]);
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (int j = 0; j < blocks; j++) sc[j] -= max;
         FastMath.expInPlace(sc, blocks, x.exponents);
@@ -144,7 +145,7 @@ final class Attention {
         for (int e = 0; e < hd; e++) out[qo + e] = ((a0[e] + a1[e]) + (a2[e] + a3[e])) * inv;
     }
 
-    /** 1/sqrt(headDim) in float, as the scores are scaled. */
+    /** 1/sqrt(headDim) in float, by which the queries are scaled. */
     static float scale(int headDim) {
         return (float) (1.0 / Math.sqrt(headDim));
     }

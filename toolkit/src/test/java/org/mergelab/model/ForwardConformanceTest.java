@@ -61,8 +61,9 @@ class ForwardConformanceTest {
         float[] blocked = new float[prefill.length];
         t.logitsForAll(t.newCache(ids.length), ids, 7, (first, rows, logits) ->
                 System.arraycopy(logits, 0, blocked, first * vocab, rows * vocab));
-        // (the same sums; sgemm may block a 7-row product differently from a whole one: last-bit differences)
-        assertArrayEquals(prefill, blocked, 1e-5f, name + ": logits handed out 7 positions at a time");
+        // (the same sums; sgemm may block a 7-row product differently from a whole one, shared out over the threads
+        // by rows: differences in the last bits, a few units of 2e-6 at logits of about 20)
+        assertArrayEquals(prefill, blocked, 5e-5f, name + ": logits handed out 7 positions at a time");
 
         int[] shortIds = TestData.ints(ref.get("short_ids"));
         assertArrayEquals(shortIds, model.encode(ref.get("short_prompt").asText()));
