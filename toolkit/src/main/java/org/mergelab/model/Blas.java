@@ -9,8 +9,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * adds 40 to 160 microseconds per call (measured here, against under one for the same sgemm), which would dominate
  * the products of small models and of decoding.
  * <p>
- * OpenBLAS runs single-threaded and MergeLab shares each product's output columns over its own threads instead:
- * the same use of the cores, without OpenBLAS's waiting threads competing with the JVM's on a busy machine.
+ * OpenBLAS runs single-threaded and MergeLab shares each product over its own threads instead (a prefill's rows, a
+ * decoding step's output columns): the same use of the cores, without OpenBLAS's waiting threads competing with the
+ * JVM's on a busy machine.
  * Activations live on the Java heap and are copied into per-thread off-heap buffers for each product (small next
  * to the weights, which stay off-heap).
  */

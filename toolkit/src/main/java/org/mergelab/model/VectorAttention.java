@@ -183,8 +183,6 @@ final class VectorAttention {
     private static void exponentiateTwo(float[] sa, int lenA, float[] sb, int lenB, float[] inverses) {
         int blocks = (lenB + LANES - 1) / LANES * LANES;
         float maxA = max(sa, lenA), maxB = max(sb, lenB);
-        // both rows' exponentials in one loop: two independent chains of dependent operations to overlap, where a
-        // row of a few blocks alone leaves the core waiting on one
         int blocksA = (lenA + LANES - 1) / LANES * LANES;
         DoubleVector pa = DoubleVector.zero(D), pb = pa;
         for (int j = 0; j < blocksA; j += LANES) {
