@@ -99,7 +99,7 @@ final class Attention {
         int len = p - lo + 1;
         int qo = t * c.qDim() + h * hd;
         int kRow = g * hd * cap + lo;
-        int blocks = (len + BLOCK - 1) / BLOCK * BLOCK;
+        int blocks = blocks(len);
 
         float[] keys = x.keys;
         java.util.Arrays.fill(sc, 0, blocks, 0f);
@@ -143,6 +143,11 @@ final class Attention {
             for (int e = 0; e < hd; e++) a0[e] = Math.fma(value[e], w, a0[e]);
         }
         for (int e = 0; e < hd; e++) out[qo + e] = ((a0[e] + a1[e]) + (a2[e] + a3[e])) * inv;
+    }
+
+    /** A row of {@code len} positions rounded up to whole blocks. */
+    static int blocks(int len) {
+        return (len + BLOCK - 1) / BLOCK * BLOCK;
     }
 
     /** 1/sqrt(headDim) in float, by which the queries are scaled. */

@@ -110,50 +110,29 @@ public final class Transformer {
             }
         }
         ModelConfig c = config;
-        int hidden = c.hiddenSize();
         Scratch s = Scratch.of(cache, c, n);
         embed(tokens, s.x);
         for (int t = 0; t < n; t++) c.rope().angles(p0 + t, s.angles, t * c.headDim());
+        // Prefill: everything but attention works row by row, so each thread takes its rows through a whole stage
+        // (norms, products, rotation, cache; then the MLP and residuals), one hand-off per stage instead of one per
+        // step. Decoding's few rows go through each step together, the products' columns shared over the cores.
         boolean prefill = n >= Linear.GEMM_MIN_ROWS;
         int slice = Linear.rowSlice(n);
         for (int l = 0; l < layers.length; l++) {
             DecoderLayer layer = layers[l];
             int li = l;
-            Linear[] qkv = {layer.qProj(), layer.kProj(), layer.vProj()};
-            Linear[] gateUp = {layer.gateProj(), layer.upProj()};
             if (prefill) {
-                // Everything but attention works row by row: each thread takes its rows through the whole stage
-                // (norms, products, rotation, cache), one hand-off per stage instead of one per step.
-                Parallel.range(n, slice, work(n, qkv), (from, to) -> {
-                    rmsNormRows(s.x, layer.inputLayernorm(), s.h, from, to, hidden);
-                    Linear.rowsOf(s.h, from, to, qkv, new float[][] {s.q, s.k, s.v});
-                    keysAndQueries(layer, cache, li, s, from, to, p0);
-                });
+                Parallel.range(n, slice, work(n, layer.qProj(), layer.kProj(), layer.vProj()),
+                        (from, to) -> attentionInputs(layer, cache, li, s, from, to, p0, true));
             } else {
-                rmsNormRows(s.x, layer.inputLayernorm(), s.h, 0, n, hidden);
-                Linear.forwardMany(s.h, n, qkv, new float[][] {s.q, s.k, s.v});
-                keysAndQueries(layer, cache, l, s, 0, n, p0);
+                attentionInputs(layer, cache, l, s, 0, n, p0, false);
             }
             Attention.attend(config, cache, l, layer.sliding() ? config.slidingWindow() : 0, s.q, s.att, n, p0);
             if (prefill) {
-                Parallel.range(n, slice, work(n, gateUp) * 3 / 2, (from, to) -> {
-                    Linear.rowsOf(s.att, from, to, new Linear[] {layer.oProj()}, new float[][] {s.o});
-                    addRows(s.x, s.o, from, to, hidden);
-                    rmsNormRows(s.x, layer.postAttentionLayernorm(), s.h, from, to, hidden);
-                    Linear.rowsOf(s.h, from, to, gateUp, new float[][] {s.gate, s.up});
-                    int width = c.intermediateSize();
-                    FastMath.swiglu(s.gate, s.up, from * width, (to - from) * width);
-                    Linear.rowsOf(s.gate, from, to, new Linear[] {layer.downProj()}, new float[][] {s.o});
-                    addRows(s.x, s.o, from, to, hidden);
-                });
+                Parallel.range(n, slice, work(n, layer.oProj(), layer.gateProj(), layer.upProj(), layer.downProj()),
+                        (from, to) -> mlpAndResiduals(layer, s, from, to, true));
             } else {
-                layer.oProj().forward(s.att, n, s.o);
-                addRows(s.x, s.o, 0, n, hidden);
-                rmsNormRows(s.x, layer.postAttentionLayernorm(), s.h, 0, n, hidden);
-                Linear.forwardMany(s.h, n, gateUp, new float[][] {s.gate, s.up});
-                FastMath.swiglu(s.gate, s.up, 0, n * c.intermediateSize());
-                layer.downProj().forward(s.gate, n, s.o);
-                addRows(s.x, s.o, 0, n, hidden);
+                mlpAndResiduals(layer, s, 0, n, false);
             }
         }
         cache.advance(n);
@@ -177,9 +156,17 @@ public final class Transformer {
         for (int r = from; r < to; r++) rmsNorm(x, r * dim, w, out, r * dim, dim, eps);
     }
 
-    /** Rows [from, to) of the new queries and keys normed (Qwen3) and rotated, their keys and values cached. */
-    private void keysAndQueries(DecoderLayer layer, KvCache cache, int l, Scratch s, int from, int to, int p0) {
+    /**
+     * Rows [from, to) up to attention: the input norm, the q/k/v products, the q/k norms (Qwen3), rotation, and the
+     * new keys and values into the cache. {@code rowsHere}: the products run on this thread (a prefill's slice);
+     * otherwise the rows are all of a decoding step's, the products shared over the cores.
+     */
+    private void attentionInputs(DecoderLayer layer, KvCache cache, int l, Scratch s, int from, int to, int p0,
+                                 boolean rowsHere) {
         ModelConfig c = config;
+        rmsNormRows(s.x, layer.inputLayernorm(), s.h, from, to, c.hiddenSize());
+        products(s.h, from, to, new Linear[] {layer.qProj(), layer.kProj(), layer.vProj()},
+                new float[][] {s.q, s.k, s.v}, rowsHere);
         if (layer.qNorm() != null) {
             rmsNormRows(s.q, layer.qNorm(), s.q, from * c.numHeads(), to * c.numHeads(), c.headDim());
             rmsNormRows(s.k, layer.kNorm(), s.k, from * c.numKvHeads(), to * c.numKvHeads(), c.headDim());
@@ -189,8 +176,29 @@ public final class Transformer {
         store(cache, l, s, from, to, p0);
     }
 
+    /** Rows [from, to) after attention: output projection, residual, norm, SwiGLU MLP, residual (as above). */
+    private void mlpAndResiduals(DecoderLayer layer, Scratch s, int from, int to, boolean rowsHere) {
+        int hidden = config.hiddenSize(), width = config.intermediateSize();
+        products(s.att, from, to, new Linear[] {layer.oProj()}, new float[][] {s.o}, rowsHere);
+        addRows(s.x, s.o, from, to, hidden);
+        rmsNormRows(s.x, layer.postAttentionLayernorm(), s.h, from, to, hidden);
+        products(s.h, from, to, new Linear[] {layer.gateProj(), layer.upProj()}, new float[][] {s.gate, s.up}, rowsHere);
+        FastMath.swiglu(s.gate, s.up, from * width, (to - from) * width);
+        products(s.gate, from, to, new Linear[] {layer.downProj()}, new float[][] {s.o}, rowsHere);
+        addRows(s.x, s.o, from, to, hidden);
+    }
+
+    /** Rows [from, to) of {@code ys[k] = x W_k^T + b_k}: by sgemm on this thread, or (from 0) over the cores. */
+    private static void products(float[] x, int from, int to, Linear[] layers, float[][] ys, boolean rowsHere) {
+        if (rowsHere) {
+            Linear.rowsOf(x, from, to, layers, ys);
+        } else {
+            Linear.forwardMany(x, to, layers, ys);
+        }
+    }
+
     /** A rough count of a prefill stage's multiply-adds, for {@link Parallel#range}: its products', quartered. */
-    private static long work(int rows, Linear[] layers) {
+    private static long work(int rows, Linear... layers) {
         long w = 0;
         for (Linear l : layers) w += (long) rows * l.in * l.out;
         return w / 4;

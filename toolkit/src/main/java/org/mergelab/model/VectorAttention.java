@@ -37,7 +37,7 @@ final class VectorAttention {
 
         // eight positions at a time, and eight dimensions of the query at a time, each broadcast once for the whole
         // row of keys (partial sums kept in sc)
-        int blocks = (len + LANES - 1) / LANES * LANES;
+        int blocks = Attention.blocks(len);
         java.util.Arrays.fill(sc, 0, blocks, 0f);
         for (int d0 = 0; d0 < hd; d0 += LANES) {
             FloatVector q0 = FloatVector.broadcast(F, q[qo + d0] * scale), q1 = FloatVector.broadcast(F, q[qo + d0 + 1] * scale);
@@ -94,7 +94,7 @@ final class VectorAttention {
         float scale = Attention.scale(hd);
 
         // row a's scores in the block past its own (when row b starts one) are computed and never read
-        int blocks = (lenB + LANES - 1) / LANES * LANES;
+        int blocks = Attention.blocks(lenB);
         java.util.Arrays.fill(sa, 0, blocks, 0f);
         java.util.Arrays.fill(sb, 0, blocks, 0f);
         for (int d0 = 0; d0 < hd; d0 += LANES) {
@@ -181,9 +181,9 @@ final class VectorAttention {
      * into {@link #twoRows}, the loop made it too large for C2 to compile well, 3.3 ns per score.)
      */
     private static void exponentiateTwo(float[] sa, int lenA, float[] sb, int lenB, float[] inverses) {
-        int blocks = (lenB + LANES - 1) / LANES * LANES;
+        int blocks = Attention.blocks(lenB);
         float maxA = max(sa, lenA), maxB = max(sb, lenB);
-        int blocksA = (lenA + LANES - 1) / LANES * LANES;
+        int blocksA = Attention.blocks(lenA);
         DoubleVector pa = DoubleVector.zero(D), pb = pa;
         for (int j = 0; j < blocksA; j += LANES) {
             FloatVector ea = VectorExp.expOfNonPositive(FloatVector.fromArray(F, sa, j).sub(maxA));
@@ -207,7 +207,7 @@ final class VectorAttention {
      * {@link Attention#row}'s middle.
      */
     private static float exponentiate(float[] sc, int len) {
-        int blocks = (len + LANES - 1) / LANES * LANES;
+        int blocks = Attention.blocks(len);
         float max = max(sc, len);
         DoubleVector partial = DoubleVector.zero(D);
         for (int j = 0; j < blocks; j += LANES) {
@@ -221,7 +221,7 @@ final class VectorAttention {
 
     /** The maximum of scores {@code sc[0..len)}, after the lanes of the last block past the row are set to −inf. */
     private static float max(float[] sc, int len) {
-        int blocks = (len + LANES - 1) / LANES * LANES;
+        int blocks = Attention.blocks(len);
         for (int j = len; j < blocks; j++) sc[j] = Float.NEGATIVE_INFINITY;
         FloatVector top = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < blocks; j += LANES) {
