@@ -50,20 +50,39 @@ final class TaskVectorScan {
                                  TaskVectors.Options options) {
         int n = tuned.size();
         long largest = names.stream().mapToLong(t -> base.info(t).numel()).max().orElse(0);
-        long perThread = (n + 1L) * largest * Float.BYTES;
+        // The tensors, and at most half of one for the elements of the top-k boundary bins.
+        long perThread = (n + 1L) * largest * Float.BYTES + largest / 2 * Float.BYTES;
         long budget = Runtime.getRuntime().maxMemory() / 2;
         int threads = (int) Math.max(1, Math.min(Math.min(names.size(), Runtime.getRuntime().availableProcessors()),
                 budget / Math.max(1, perThread)));
         TensorStats[] out = new TensorStats[names.size()];
-        Workers.run(threads, names.size(), "mergelab-task-vectors", () -> new float[n + 1][0],
+        Workers.run(threads, names.size(), "mergelab-task-vectors", () -> new Buffers(n),
                 (buf, i) -> out[i] = tensor(base, tuned, names.get(i), options, buf));
         return List.of(out);
     }
 
+    /** One thread's arrays, reused from tensor to tensor. */
+    static final class Buffers {
+        /** The fine-tunes' task vectors, then the base. */
+        final float[][] tensors;
+        /** The magnitudes in each top-k boundary bin. */
+        final float[][] inBin = new float[TOP_SETS][0];
+
+        Buffers(int models) {
+            tensors = new float[models + 1][0];
+        }
+
+        float[] inBin(int slot, long size) {
+            if (inBin[slot].length < size) inBin[slot] = new float[(int) size];
+            return inBin[slot];
+        }
+    }
+
     private static TensorStats tensor(Checkpoint base, List<Checkpoint> tuned, String name,
-                                      TaskVectors.Options o, float[][] buf) {
+                                      TaskVectors.Options o, Buffers buffers) {
         int numel = Math.toIntExact(base.info(name).numel());
         int n = tuned.size();
+        float[][] buf = buffers.tensors;
         for (int m = 0; m <= n; m++) if (buf[m].length < numel) buf[m] = new float[numel];
         float[] b = buf[n];
         base.readInto(name, b);
@@ -75,7 +94,7 @@ final class TaskVectorScan {
         for (int m = 0; m < n; m++) {
             d[m] = buf[m];
             tuned.get(m).readInto(name, d[m]);
-            t.models[m] = modelStats(b, d[m], numel, name, m, o);
+            t.models[m] = modelStats(b, d[m], numel, name, m, o, buffers);
         }
         t.dots = new double[n][n];
         for (int i = 0; i < n; i++) {
@@ -97,7 +116,7 @@ final class TaskVectorScan {
 
     /** Turns {@code d} (the tuned tensor) into δ = d − base in place and measures it. */
     private static ModelStats modelStats(float[] base, float[] d, int numel, String name, int model,
-                                         TaskVectors.Options o) {
+                                         TaskVectors.Options o, Buffers buffers) {
         ModelStats s = new ModelStats();
         s.numel = numel;
         double sumSqBase = 0, sum = 0;
@@ -127,6 +146,8 @@ final class TaskVectorScan {
         long below0 = 0, below1 = 0, below2 = 0, below3 = 0;
         // Four interleaved histograms: neighbouring |δ| mostly share a bin, and one array would serialise the increments.
         int[] hist = new int[4 * HIST_BINS];
+        // The same for the top-k selection's coarse bins.
+        int[] coarse = new int[4 * TopK.COARSE_BINS];
         for (int i = 0; i < numel; i++) {
             float f = d[i];
             double v = f;
@@ -143,6 +164,7 @@ final class TaskVectorScan {
             below2 += (m - q2) >>> 31;
             below3 += (m - q3) >>> 31;
             hist[(i & 3) * HIST_BINS + bin((float) a)]++;
+            coarse[(i & 3) * TopK.COARSE_BINS + (m >>> TopK.COARSE_SHIFT)]++;
         }
         long[] firstFour = {below0, below1, below2, below3};
         System.arraycopy(firstFour, 0, below, 0, Math.min(4, q.length));
@@ -161,9 +183,14 @@ final class TaskVectorScan {
         s.zeros = zeros;
         s.below = below;
 
+        long[] coarseCounts = new long[TopK.COARSE_BINS];
+        for (int l = 0; l < 4; l++) {
+            for (int k = 0; k < TopK.COARSE_BINS; k++) coarseCounts[k] += coarse[l * TopK.COARSE_BINS + k];
+        }
         int kTies = TopK.count(o.tiesDensity(), numel);
-        TopK.Threshold[] th = TopK.select(d, numel, new int[] {TopK.count(0.01, numel), TopK.count(0.10, numel), kTies});
-        double[] top = topSums(d, numel, th);
+        int[] ks = {TopK.count(0.01, numel), TopK.count(0.10, numel), kTies};
+        TopK.Threshold[] th = new TopK.Threshold[ks.length];
+        double[] top = top(d, numel, ks, coarseCounts, th, buffers, numel / 2 + 1024);
         s.top1Abs = top[0];
         s.top1Sq = top[1];
         s.top10Abs = top[2];
@@ -179,8 +206,7 @@ final class TaskVectorScan {
         long kept = 0;
         double dareAbs = 0, dareSq = 0;
         for (int i = 0; i < numel; i++) {
-            // 0 or 1 rather than a branch: the draws are random by design.
-            int in = all || Long.compareUnsigned(mix(key + i), cutoff) < 0 ? 1 : 0;
+            int in = all ? 1 : below(mix(key + i), cutoff);
             double v = d[i], a = Math.abs(v);
             kept += in;
             dareAbs += in * a;
@@ -209,15 +235,111 @@ final class TaskVectorScan {
         return q;
     }
 
-    /** DARE keeps an element when a uniform 64-bit draw, read as unsigned, falls below density × 2⁶⁴. */
-    private static long dareCutoff(double density) {
+    /**
+     * 1 where {@code draw < cutoff} as unsigned numbers, else 0, for an even {@code cutoff}: comparing the top 63 bits
+     * of both as non-negative longs then decides it exactly, without a branch (the draws are random by design, and
+     * {@code Long.compareUnsigned} compiled to a branch here).
+     */
+    static int below(long draw, long cutoff) {
+        return (int) (((draw >>> 1) - (cutoff >>> 1)) >>> 63);
+    }
+
+    /** DARE keeps an element when a uniform 64-bit draw, read as unsigned, falls below density × 2⁶⁴ (an even number). */
+    static long dareCutoff(double density) {
         if (density <= 0) return 0;
         if (density >= 1) return -1L;
         return (long) (density * 0x1p63) << 1;
     }
 
+    /** How many top-k sets {@link #top} takes at most (the top 1 %, the top 10 % and TIES's). */
+    static final int TOP_SETS = 3;
+
+    /**
+     * The top-k thresholds of {@code d} for each k, into {@code th}, and Σ|δ|, Σδ² over each top k (as
+     * {@link #topSums}), with one pass over {@code d}: {@code coarse} holds how many magnitudes fall in each of
+     * {@link TopK}'s coarse bins, so each k's boundary bin is known; elements in bins above it are summed, those in it
+     * collected, and the selection finishes among those. Where the boundary bins hold more than
+     * {@code maxInBins} elements (a tensor of a few distinct values), it falls back to selecting over all of
+     * {@code d}, which needs no room.
+     */
+    static double[] top(float[] d, int n, int[] ks, long[] coarse, TopK.Threshold[] th, Buffers buffers,
+                        long maxInBins) {
+        int m = ks.length;
+        if (m > TOP_SETS) throw new IllegalArgumentException(m + " top-k sets, at most " + TOP_SETS);
+        TopK.Coarse[] c = new TopK.Coarse[m];
+        // The distinct boundary bins (unused slots hold a bin no element reaches), and each k's slot among them.
+        int[] bins = {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE};
+        int[] slot = new int[m];
+        int distinct = 0;
+        long inBins = 0;
+        for (int j = 0; j < m; j++) {
+            c[j] = TopK.coarse(coarse, ks[j]);
+            if (c[j] == null) continue;
+            int at = 0;
+            while (at < distinct && bins[at] != c[j].bin()) at++;
+            if (at == distinct) {
+                bins[distinct++] = c[j].bin();
+                inBins += coarse[c[j].bin()];
+            }
+            slot[j] = at;
+        }
+        if (inBins > maxInBins) {
+            TopK.Threshold[] all = TopK.select(d, n, ks);
+            System.arraycopy(all, 0, th, 0, m);
+            return topSums(d, n, th);
+        }
+        int bin0 = bins[0], bin1 = bins[1], bin2 = bins[2];
+        int lowest = Math.min(bin0, Math.min(bin1, bin2));
+        float[] in0 = buffers.inBin(0, distinct > 0 ? coarse[bin0] : 0);
+        float[] in1 = buffers.inBin(1, distinct > 1 ? coarse[bin1] : 0);
+        float[] in2 = buffers.inBin(2, distinct > 2 ? coarse[bin2] : 0);
+        int n0 = 0, n1 = 0, n2 = 0;
+        double abs0 = 0, abs1 = 0, abs2 = 0, sq0 = 0, sq1 = 0, sq2 = 0;
+        for (int i = 0; i < n; i++) {
+            float f = Math.abs(d[i]);
+            int bin = TopK.magnitudeBits(f) >>> TopK.COARSE_SHIFT;
+            if (bin < lowest) continue;
+            double a = f, a2 = a * a;
+            // 0 or 1 rather than a branch: whether an entry is above a bin is a coin toss to the predictor.
+            double above0 = bin > bin0 ? 1 : 0, above1 = bin > bin1 ? 1 : 0, above2 = bin > bin2 ? 1 : 0;
+            abs0 += above0 * a;
+            sq0 += above0 * a2;
+            abs1 += above1 * a;
+            sq1 += above1 * a2;
+            abs2 += above2 * a;
+            sq2 += above2 * a2;
+            if (bin == bin0) in0[n0++] = f;
+            else if (bin == bin1) in1[n1++] = f;
+            else if (bin == bin2) in2[n2++] = f;
+        }
+        float[][] in = {in0, in1, in2};
+        int[] count = {n0, n1, n2};
+        double[] abs = {abs0, abs1, abs2}, sq = {sq0, sq1, sq2};
+        double[] out = new double[2 * m];
+        for (int j = 0; j < m; j++) {
+            if (c[j] == null) {
+                th[j] = TopK.Threshold.NONE;
+                continue;
+            }
+            int s = slot[j];
+            th[j] = c[j].refine(in[s], count[s]);
+            double absTop = abs[s], sqTop = sq[s];
+            for (int i = 0; i < count[s]; i++) {
+                float f = in[s][i];
+                if (Float.floatToRawIntBits(f) > th[j].bits()) {
+                    absTop += f;
+                    sqTop += (double) f * f;
+                }
+            }
+            double v = th[j].value();
+            out[2 * j] = absTop + th[j].ties() * v;
+            out[2 * j + 1] = sqTop + th[j].ties() * v * v;
+        }
+        return out;
+    }
+
     /** Σ|δ| and Σδ² over the top k of {@code d} for each threshold, in one pass; ties at a threshold taken as many as needed. */
-    private static double[] topSums(float[] d, int n, TopK.Threshold[] th) {
+    static double[] topSums(float[] d, int n, TopK.Threshold[] th) {
         int m = th.length;
         double[] out = new double[2 * m];
         int[] bits = new int[m];

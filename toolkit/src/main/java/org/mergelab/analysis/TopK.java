@@ -42,6 +42,14 @@ final class TopK {
      * three times instead of nine.
      */
     static Threshold[] select(float[] x, int n, int[] ks) {
+        return select(x, n, ks, 0, 0);
+    }
+
+    /**
+     * As {@link #select(float[], int, int[])} from pass {@code firstLevel} on, when every element is known to share
+     * {@code prefix0}, the bits the earlier passes would have found.
+     */
+    private static Threshold[] select(float[] x, int n, int[] ks, int firstLevel, int prefix0) {
         int m = ks.length;
         Threshold[] out = new Threshold[m];
         int[] prefix = new int[m], remaining = new int[m];
@@ -50,12 +58,14 @@ final class TopK {
             if (ks[j] > n) throw new IllegalArgumentException("k = " + ks[j] + " > n = " + n);
             open[j] = ks[j] > 0;
             remaining[j] = ks[j];
+            prefix[j] = prefix0;
             if (!open[j]) out[j] = Threshold.NONE;
         }
-        int prefixMask = 0;
-        int[] shifts = {20, 10, 0};
+        int[] shifts = {COARSE_SHIFT, 10, 0};
         int[] widths = {11, 10, 10};
-        for (int level = 0; level < 3; level++) {
+        int prefixMask = 0;
+        for (int level = 0; level < firstLevel; level++) prefixMask |= ((1 << widths[level]) - 1) << shifts[level];
+        for (int level = firstLevel; level < 3; level++) {
             int shift = shifts[level];
             int bins = 1 << widths[level];
             // The distinct prefixes the open selections have reached (at most m), each with its own histogram.
@@ -137,6 +147,34 @@ final class TopK {
             out[s] = h;
         }
         return out;
+    }
+
+    /** Bits below the coarse bins: a coarse bin is a magnitude's sign-free exponent and top three mantissa bits. */
+    static final int COARSE_SHIFT = 20;
+    /** Coarse bins, one per value of bits 30..20 of a magnitude. */
+    static final int COARSE_BINS = 1 << 11;
+
+    /** Where the k-th largest magnitude lies at coarse resolution: its bin, and how many elements lie in bins above. */
+    record Coarse(int k, int bin, int above) {
+        /** The full threshold, from the magnitudes of the elements in this bin ({@code inBin[0..m)}, as floats). */
+        Threshold refine(float[] inBin, int m) {
+            Threshold t = select(inBin, m, new int[] {k - above}, 1, bin << COARSE_SHIFT)[0];
+            return new Threshold(k, t.bits(), above + t.above());
+        }
+    }
+
+    /**
+     * The coarse bin of the k-th largest magnitude, from {@code counts[bin]} (how many magnitudes each coarse bin
+     * holds), for a caller whose own pass over the data counted them: the refinement then needs only that bin's
+     * elements (a few percent of a tensor's, up to a fifth for the top 1 %, 10 % and 20 % of a bf16 task vector), where {@link #select(float[], int, int[])} reads the array three times.
+     * Null for {@code k = 0}.
+     */
+    static Coarse coarse(long[] counts, int k) {
+        if (k == 0) return null;
+        long above = 0;
+        int bin = COARSE_BINS - 1;
+        while (above + counts[bin] < k) above += counts[bin--];
+        return new Coarse(k, bin, (int) above);
     }
 
     /** k for "the top {@code fraction}": at least one element of a non-empty tensor, as mergekit's magnitude pruning. */

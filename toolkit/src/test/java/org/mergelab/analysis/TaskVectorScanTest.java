@@ -2,8 +2,11 @@ package org.mergelab.analysis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class TaskVectorScanTest {
     /** The branch-free count {@code Σ (m − q) >>> 31} equals counting {@code |δ| <= t} in double, edge values included. */
@@ -30,6 +33,65 @@ class TaskVectorScanTest {
                 got += (TopK.magnitudeBits(v) - q[k]) >>> 31;
             }
             assertEquals(expected, got, "threshold " + thresholds[k]);
+        }
+    }
+
+    /**
+     * The one-pass top-k (coarse bins counted beforehand, the boundary bins' elements collected and selected among)
+     * gives the thresholds a full selection gives and the sums of the top k magnitudes that sorting gives, ties
+     * included; and so does its fallback for boundary bins too full to collect.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void onePassTopKEqualsSortingWithAndWithoutTheFallback(boolean fewValues) {
+        Random r = new Random(fewValues ? 3 : 4);
+        int n = 40_009;
+        float[] d = new float[n];
+        for (int i = 0; i < n; i++) {
+            d[i] = fewValues ? (r.nextInt(21) - 10) * 0.25f : (float) (r.nextGaussian() * 1e-3);
+        }
+        long[] coarse = new long[TopK.COARSE_BINS];
+        for (float v : d) coarse[TopK.magnitudeBits(v) >>> TopK.COARSE_SHIFT]++;
+        double[] sorted = new double[n];
+        for (int i = 0; i < n; i++) sorted[i] = Math.abs(d[i]);
+        Arrays.sort(sorted);
+        int[][] cases = {{n / 100, n / 10, n / 5}, {0, n / 10, n}, {1, 1, n / 3}};
+        for (int[] ks : cases) {
+            for (long room : new long[] {Long.MAX_VALUE, 0}) {
+                TopK.Threshold[] th = new TopK.Threshold[ks.length];
+                double[] sums = TaskVectorScan.top(d, n, ks, coarse, th, new TaskVectorScan.Buffers(1), room);
+                TopK.Threshold[] full = TopK.select(d, n, ks);
+                for (int j = 0; j < ks.length; j++) {
+                    String at = Arrays.toString(ks) + " k = " + ks[j] + (room == 0 ? " (fallback)" : "");
+                    assertEquals(full[j], th[j], at);
+                    double abs = 0, sq = 0;
+                    for (int i = n - ks[j]; i < n; i++) {
+                        abs += sorted[i];
+                        sq += sorted[i] * sorted[i];
+                    }
+                    assertEquals(abs, sums[2 * j], 1e-12 * Math.max(1, abs), at);
+                    assertEquals(sq, sums[2 * j + 1], 1e-12 * Math.max(1, sq), at);
+                }
+            }
+        }
+    }
+
+    /** DARE's branch-free draw test is the unsigned comparison, for every density's (even) cutoff and edge draws. */
+    @Test
+    void branchFreeDrawTestIsTheUnsignedComparison() {
+        Random r = new Random(11);
+        for (double density : new double[] {1e-9, 0.1, 0.2, 0.5, 0.9, 0.999999}) {
+            long cutoff = TaskVectorScan.dareCutoff(density);
+            assertEquals(0, cutoff & 1, "cutoffs are even");
+            long[] edges = {0, 1, cutoff - 2, cutoff - 1, cutoff, cutoff + 1, -1, Long.MIN_VALUE, Long.MAX_VALUE};
+            for (long draw : edges) {
+                assertEquals(Long.compareUnsigned(draw, cutoff) < 0 ? 1 : 0, TaskVectorScan.below(draw, cutoff),
+                        "draw " + Long.toUnsignedString(draw) + ", density " + density);
+            }
+            for (int i = 0; i < 100_000; i++) {
+                long draw = r.nextLong();
+                assertEquals(Long.compareUnsigned(draw, cutoff) < 0 ? 1 : 0, TaskVectorScan.below(draw, cutoff));
+            }
         }
     }
 }
