@@ -323,17 +323,10 @@ final class TaskVectorScan {
             }
             int s = slot[j];
             th[j] = c[j].refine(in[s], count[s]);
-            double absTop = abs[s], sqTop = sq[s];
-            for (int i = 0; i < count[s]; i++) {
-                float f = in[s][i];
-                if (Float.floatToRawIntBits(f) > th[j].bits()) {
-                    absTop += f;
-                    sqTop += (double) f * f;
-                }
-            }
-            double v = th[j].value();
-            out[2 * j] = absTop + th[j].ties() * v;
-            out[2 * j + 1] = sqTop + th[j].ties() * v * v;
+            // The boundary bin's share: its elements above the threshold, and the ties the top k takes.
+            double[] inBin = topSums(in[s], count[s], new TopK.Threshold[] {th[j]});
+            out[2 * j] = abs[s] + inBin[0];
+            out[2 * j + 1] = sq[s] + inBin[1];
         }
         return out;
     }
