@@ -5,6 +5,9 @@ What it makes, under toolkit/src/test/resources/reference/golden/:
   <name>/config.json         mergekit's config.json
   <name>/recipe.yml          a byte copy of the recipe the merge ran (mergekit's mergekit_config.yml is checked
                              to be identical to it)
+  <name>/transcendentals.json  for a merge that took acos, sin or cos of float32 values (SLERP): each argument and
+                             the value torch returned (see mergelab_ref.TranscendentalRecorder and
+                             make_method_goldens.py)
   manifest.json              mergekit / torch / transformers / safetensors / Python versions, the command,
                              and per golden its recipe source, sha256, dtype and tensor count.
 
@@ -115,7 +118,9 @@ def main():
         for name, recipe_rel in GOLDENS:
             recipe = mergelab_ref.REPO / recipe_rel
             merged = work / name
-            run_mergekit_yaml(recipe, merged)
+            recorder = mergelab_ref.TranscendentalRecorder()
+            with recorder:
+                run_mergekit_yaml(recipe, merged)
             recipe_text = recipe.read_bytes()
             if (merged / "mergekit_config.yml").read_bytes() != recipe_text:
                 sys.exit(f"{name}: mergekit_config.yml differs from {recipe_rel}")
@@ -126,6 +131,7 @@ def main():
             shutil.copyfile(merged / "model.safetensors", dest / "model.safetensors")
             shutil.copyfile(merged / "config.json", dest / "config.json")
             (dest / "recipe.yml").write_bytes(recipe_text)
+            recorder.write(dest / "transcendentals.json")
             dtypes, count = safetensors_summary(dest / "model.safetensors")
             sha = hashlib.sha256((dest / "model.safetensors").read_bytes()).hexdigest()
             entries.append({"name": name, "recipe_source": recipe_rel, "tensors": count, "dtypes": dtypes,

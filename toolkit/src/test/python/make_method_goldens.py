@@ -3,6 +3,13 @@
 What it makes, under toolkit/src/test/resources/reference/tiny/goldens/:
   <case>/recipe.yml          the recipe mergekit ran (models named as folders of tiny/models/)
   <case>/model.safetensors   mergekit-yaml's merged weights, byte for byte
+  <case>/transcendentals.json  for the methods that take acos, sin or cos (slerp, nuslerp, multislerp, karcher)
+                             of float32 values: every float32 argument torch received during the merge and the float32 value torch
+                             returned, as unsigned 32-bit patterns {"acos": [[argument, value], ...], "sin": ...,
+                             "cos": ...}. torch's x86 wheels compute these with Intel MKL's closed vector math
+                             library (VML, high-accuracy mode): about 9% of acos and 5% of sin values differ from
+                             the correctly rounded result, so MergeLab's tests replay them to check every other
+                             operation bit for bit.
   manifest.json              per case: method, working dtype, models' family, tensor count, dtypes, sha256, and
                              for a recipe mergekit refuses, its error message; plus the versions used
 
@@ -19,6 +26,10 @@ model card's Hub probe patched for local folders), with the working directory ti
 Exact command used (from the repository root):
   LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 HF_HUB_OFFLINE=1 \\
       /work/venv-ref/bin/python toolkit/src/test/python/make_method_goldens.py
+
+With --transcendentals-only it reruns just the cases that take acos, sin or cos, checks that mergekit's output is
+still byte for byte the committed model.safetensors (its sha256 in manifest.json), and rewrites only their
+transcendentals.json.
 """
 import hashlib
 import importlib.metadata as md
@@ -208,6 +219,9 @@ SEEDS = [
 ]
 
 
+TRANSCENDENTAL_METHODS = ("slerp", "nuslerp", "multislerp", "karcher")
+
+
 def run_mergekit(recipe: Path, out: Path, seed):
     from mergekit.scripts.run_yaml import main
     args = [str(recipe), str(out), "--quiet"] + (["--random-seed", str(seed)] if seed is not None else [])
@@ -232,16 +246,51 @@ def dtype_of(text):
     return None
 
 
+def all_cases():
+    cases = [(n, f, t) for n, f, t in CASES]
+    for name, file in SEEDS:
+        cases.append((name, "seed", (mergelab_ref.REPO / "recipes" / "seeds" / file).read_text(encoding="utf-8")))
+    return cases
+
+
+def transcendentals_only():
+    """Reruns the cases that take acos, sin or cos; their outputs must be the committed ones."""
+    patch_card_hub_probe()
+    manifest = json.loads((OUT / "manifest.json").read_text(encoding="utf-8"))
+    committed = {c["name"]: c for c in manifest["cases"]}
+    work = Path(tempfile.mkdtemp(prefix="mergelab-method-goldens-"))
+    cwd = os.getcwd()
+    os.chdir(MODELS)
+    try:
+        for name, _, text in all_cases():
+            if method_of(text) not in TRANSCENDENTAL_METHODS or "mergekit_error" in committed[name]:
+                continue
+            recipe = work / (name + ".yml")
+            recipe.write_text(text, encoding="utf-8")
+            recorder = mergelab_ref.TranscendentalRecorder()
+            with recorder:
+                run_mergekit(recipe, work / name, None)
+            digest = hashlib.sha256((work / name / "model.safetensors").read_bytes()).hexdigest()
+            if digest != committed[name]["model_safetensors_sha256"]:
+                raise SystemExit(f"{name}: mergekit's output is no longer the committed golden")
+            recorder.write(OUT / name / "transcendentals.json")
+            print(name, {k: len(v) for k, v in recorder.values.items()})
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
+    if "--transcendentals-only" in sys.argv[1:]:
+        transcendentals_only()
+        return
     patch_card_hub_probe()
     import torch
     if OUT.exists():
         shutil.rmtree(OUT)
     OUT.mkdir(parents=True)
     work = Path(tempfile.mkdtemp(prefix="mergelab-method-goldens-"))
-    cases = [(n, f, t) for n, f, t in CASES]
-    for name, file in SEEDS:
-        cases.append((name, "seed", (mergelab_ref.REPO / "recipes" / "seeds" / file).read_text(encoding="utf-8")))
+    cases = all_cases()
     entries = []
     cwd = os.getcwd()
     os.chdir(MODELS)
@@ -256,14 +305,21 @@ def main():
             (dest / "recipe.yml").write_text(text, encoding="utf-8")
             entry = {"name": name, "family": family, "method": method, "dtype": dtype_of(text), "random": random}
             merged = work / name
+            recorder = mergelab_ref.TranscendentalRecorder() if method in TRANSCENDENTAL_METHODS else None
             try:
-                run_mergekit(recipe, merged, 0 if random else None)
+                if recorder:
+                    with recorder:
+                        run_mergekit(recipe, merged, 0 if random else None)
+                else:
+                    run_mergekit(recipe, merged, 0 if random else None)
             except Exception as e:  # a recipe mergekit refuses: record why
                 entry["mergekit_error"] = f"{type(e).__name__}: {e}"
                 print(f"{name}: mergekit refuses: {entry['mergekit_error']}")
                 entries.append(entry)
                 continue
             shutil.copyfile(merged / "model.safetensors", dest / "model.safetensors")
+            if recorder:
+                recorder.write(dest / "transcendentals.json")
             dtypes, count = safetensors_summary(dest / "model.safetensors")
             entry.update({"tensors": count, "dtypes": dtypes,
                           "model_safetensors_sha256": hashlib.sha256(

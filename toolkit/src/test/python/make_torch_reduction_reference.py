@@ -1,5 +1,7 @@
 """Makes reference/torch-reductions.json: torch's float32 sum and vector norm of vectors of many lengths, as the
 exact float32 bits, for the Java emulation of torch's order of additions (org.mergelab.merge.TorchReductions).
+"strided" holds the same along the first axis of r x m matrices (x.t().sum(-1) and torch.norm(x.t(), dim=-1), as
+nuslerp's row-wise mode takes them): one value per output, for output counts on both sides of torch's groups of 32.
 
 The vectors are generated identically in Java and here from an integer hash (SplitMix64), each value an exact
 float32: x[i] = ((mix(seed + i) >>> 40) - 2^23) / 2^24, so no file of inputs is needed. torch runs on one thread
@@ -51,6 +53,14 @@ for k, n in enumerate(sizes):
     x = vector(seed, n)
     cases.append({"seed": seed, "n": n, "sum": bits(x.sum()), "norm": bits(torch.linalg.vector_norm(x)),
                   "abs_sum": bits(x.abs().sum())})
+strided = []
+for k, (r, m) in enumerate((r, m) for m in (1, 4, 8, 16, 31, 32, 33, 40, 64, 65, 100)
+                           for r in (1, 3, 16, 17, 32, 64, 100, 1000, 4097)):
+    seed = 5000 + k
+    x = vector(seed, r * m).reshape(r, m)
+    strided.append({"seed": seed, "r": r, "m": m, "sum": [bits(v) for v in x.t().sum(dim=-1)],
+                    "norm": [bits(v) for v in torch.norm(x.t(), dim=-1)]})
 OUT.write_text(json.dumps({"made_by": "toolkit/src/test/python/make_torch_reduction_reference.py",
-                           "torch": torch.__version__, "threads": 1, "cases": cases}, indent=1) + "\n")
+                           "torch": torch.__version__, "threads": 1, "cases": cases, "strided": strided},
+                          indent=1) + "\n")
 print("wrote", OUT, len(cases), "cases")

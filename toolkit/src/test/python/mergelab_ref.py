@@ -71,3 +71,58 @@ def write_json(path: Path, obj, numbers: str = INTEGERS):
     text = re.sub(r"\[\s*(" + numbers + r"(?:,\s*" + numbers + r")*)\s*\]",
                   lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
     path.write_text(text + "\n", encoding="utf-8")
+
+
+class TranscendentalRecorder:
+    """Replaces torch.acos / arccos / sin / cos, for the length of a merge, by wrappers that call the original and
+    note each float32 argument with the value torch returned."""
+
+    FUNCTIONS = {"acos": ("acos", "arccos"), "sin": ("sin",), "cos": ("cos",)}
+
+    def __init__(self):
+        import threading
+        self.values = {name: {} for name in self.FUNCTIONS}
+        self.lock = threading.Lock()
+        self.originals = {}
+
+    def __enter__(self):
+        import torch
+        for name, attributes in self.FUNCTIONS.items():
+            for attribute in attributes:
+                original = getattr(torch, attribute)
+                self.originals[attribute] = original
+                setattr(torch, attribute, self.wrap(name, original))
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+        for attribute, original in self.originals.items():
+            setattr(torch, attribute, original)
+        return False
+
+    def wrap(self, name, original):
+        import torch
+
+        def recorded(x, *args, **kwargs):
+            y = original(x, *args, **kwargs)
+            if (not args and not kwargs and isinstance(x, torch.Tensor) and x.dtype == torch.float32
+                    and y.dtype == torch.float32):
+                xs = x.detach().reshape(-1).contiguous().view(torch.int32).tolist()
+                ys = y.detach().reshape(-1).contiguous().view(torch.int32).tolist()
+                with self.lock:
+                    table = self.values[name]
+                    for a, b in zip(xs, ys):
+                        previous = table.setdefault(a & 0xFFFFFFFF, b & 0xFFFFFFFF)
+                        if previous != b & 0xFFFFFFFF:
+                            raise AssertionError(f"{name}: two values for one argument {a & 0xFFFFFFFF:#010x}")
+            return y
+
+        return recorded
+
+    def write(self, path: Path):
+        """Writes the values taken, if any (a merge that computes them only in 16 bits takes none)."""
+        if not any(self.values.values()):
+            path.unlink(missing_ok=True)
+            return
+        data = {name: [[a, b] for a, b in sorted(table.items())] for name, table in self.values.items()}
+        path.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")

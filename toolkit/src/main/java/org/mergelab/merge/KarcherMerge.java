@@ -40,6 +40,7 @@ public final class KarcherMerge implements MergeMethod {
         int count = in.size(), n = in.numel();
         if (count == 1) return in.tensor(0);
         Precision p = in.precision();
+        Transcendentals f = in.transcendentals();
         int maxIter = in.sharedInt("max_iter");
         double tol = in.sharedDouble("tol");
         double alpha = 1.0 / count;
@@ -81,9 +82,9 @@ public final class KarcherMerge implements MergeMethod {
             for (int k = 0; k < a.length; k++) {
                 float[] u = units.get(k);
                 float dot = Math.max(-1f, Math.min(1f, whole.innerProduct(mean, u, 0, p)));
-                float theta = p.r((float) Math.acos(dot));
+                float theta = p.r(f.acos(dot));
                 if (theta < tol) continue;
-                float coef = p.times(p.r(theta / p.r((float) Math.sin(theta))), a[k]);
+                float coef = p.times(p.r(theta / p.r(f.sin(theta))), a[k]);
                 for (int i = 0; i < n; i++) {
                     float along = p.r(u[i] - p.r(dot * mean[i]));
                     tangent[i] = p.r(tangent[i] + p.r(coef * along));
@@ -93,7 +94,7 @@ public final class KarcherMerge implements MergeMethod {
             if (tangentNorm < tol) break;
             // cos‖T‖ and sin‖T‖ are float32 0-dim tensors written before the half-precision tensor they multiply,
             // so torch converts them to the working dtype first (a scalar written after keeps float32)
-            float cos = p.r((float) Math.cos(tangentNorm)), sin = p.r((float) Math.sin(tangentNorm));
+            float cos = p.r(f.cos(tangentNorm)), sin = p.r(f.sin(tangentNorm));
             for (int i = 0; i < n; i++) {
                 mean[i] = p.r(p.r(cos * mean[i]) + p.r(sin * p.r(tangent[i] / tangentNorm)));
             }

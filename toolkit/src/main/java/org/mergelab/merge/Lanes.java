@@ -40,7 +40,8 @@ record Lanes(int count, int length, int step, int stride) {
             int j = at(vector, i);
             prod[i] = p.r(x[j] * y[j]);
         }
-        return p.r(stride == 1 ? TorchReductions.sum(prod, 0, length) : TorchReductions.sumStrided(prod, 0, length, 1));
+        return p.r(stride == 1 ? TorchReductions.sum(prod, 0, length)
+                : TorchReductions.sumStrided(prod, 0, length, 1, vector, count));
     }
 
     /** {@code torch.dot(x, y)}: the products are not rounded (accumulated in double here), the result is. */

@@ -353,7 +353,7 @@ public final class Merge {
         } else {
             try {
                 result = method.merge(new TensorInputs(t.outputName(), t.shape(), data, models, t.baseIndex(),
-                        t.shared(), perModel, t.workDtype(), random, options.corrections()));
+                        t.shared(), perModel, t.workDtype(), random, options.corrections(), options.transcendentals()));
             } catch (IllegalArgumentException | ArithmeticException e) {
                 throw new org.mergelab.recipe.RecipeException(plan.recipe().where(), plan.recipe().mergeMethodLine(),
                         "tensor " + t.outputName() + ": " + e.getMessage());
@@ -411,7 +411,7 @@ public final class Merge {
             perModel.add(in.parameters());
         }
         TensorInputs meta = new TensorInputs(t.outputName(), t.shape(), none, models, t.baseIndex(), t.shared(),
-                perModel, t.workDtype(), random, options.corrections());
+                perModel, t.workDtype(), random, options.corrections(), options.transcendentals());
         if (!passthrough && !((StreamingMerge) method).streams(meta)) return null;
         long[] read = {0};
         TensorStream stream = new TensorStream(meta, t.numel(), readerFor(t));

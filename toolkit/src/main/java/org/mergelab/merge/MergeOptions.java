@@ -17,14 +17,16 @@ import java.util.Set;
  * @param allowCrimes     merge models of different (known) architectures, with the base's layout (mergekit's
  *                        {@code --allow-crimes})
  * @param safeSerialization write safetensors (the default); false writes PyTorch {@code pytorch_model.bin} shards
+ * @param transcendentals where the SLERP-family methods take acos, sin and cos (see {@link Transcendentals})
  */
 public record MergeOptions(boolean overwrite, long outShardBytes, int threads, boolean copyTokenizer,
                            boolean writeModelCard, Progress progress, Long randomSeed, Set<Correction> corrections,
-                           boolean allowCrimes, boolean safeSerialization) {
+                           boolean allowCrimes, boolean safeSerialization, Transcendentals transcendentals) {
     public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
 
     public MergeOptions {
         corrections = Set.copyOf(corrections);
+        java.util.Objects.requireNonNull(transcendentals, "transcendentals");
     }
 
     /** Where a notebook integration is installed, every merge started from the defaults reports progress there. */
@@ -32,7 +34,7 @@ public record MergeOptions(boolean overwrite, long outShardBytes, int threads, b
 
     public static MergeOptions defaults() {
         return new MergeOptions(false, DEFAULT_SHARD_BYTES, Runtime.getRuntime().availableProcessors(), true, true,
-                defaultProgress.get(), null, Set.of(), false, true);
+                defaultProgress.get(), null, Set.of(), false, true, Transcendentals.ROUNDED_FROM_DOUBLE);
     }
 
     /**
@@ -46,53 +48,62 @@ public record MergeOptions(boolean overwrite, long outShardBytes, int threads, b
     /** The same random numbers on every run: a DARE or DELLA merge becomes reproducible. */
     public MergeOptions withRandomSeed(long v) {
         return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, progress, v,
-                corrections, allowCrimes, safeSerialization);
+                corrections, allowCrimes, safeSerialization, transcendentals);
     }
 
     /** Fix the mergekit behaviours named (see {@link Correction}); by default there are none. */
     public MergeOptions withCorrections(Set<Correction> v) {
         return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, progress, randomSeed,
-                v, allowCrimes, safeSerialization);
+                v, allowCrimes, safeSerialization, transcendentals);
     }
 
     public MergeOptions withOverwrite(boolean v) {
         return new MergeOptions(v, outShardBytes, threads, copyTokenizer, writeModelCard, progress, randomSeed,
-                corrections, allowCrimes, safeSerialization);
+                corrections, allowCrimes, safeSerialization, transcendentals);
     }
 
     public MergeOptions withOutShardBytes(long v) {
         return new MergeOptions(overwrite, v, threads, copyTokenizer, writeModelCard, progress, randomSeed,
-                corrections, allowCrimes, safeSerialization);
+                corrections, allowCrimes, safeSerialization, transcendentals);
     }
 
     public MergeOptions withThreads(int v) {
         return new MergeOptions(overwrite, outShardBytes, Math.max(1, v), copyTokenizer, writeModelCard, progress,
-                randomSeed, corrections, allowCrimes, safeSerialization);
+                randomSeed, corrections, allowCrimes, safeSerialization, transcendentals);
     }
 
     public MergeOptions withCopyTokenizer(boolean v) {
         return new MergeOptions(overwrite, outShardBytes, threads, v, writeModelCard, progress, randomSeed,
-                corrections, allowCrimes, safeSerialization);
+                corrections, allowCrimes, safeSerialization, transcendentals);
     }
 
     public MergeOptions withWriteModelCard(boolean v) {
         return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, v, progress, randomSeed,
-                corrections, allowCrimes, safeSerialization);
+                corrections, allowCrimes, safeSerialization, transcendentals);
     }
 
     public MergeOptions withProgress(Progress v) {
         return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, v, randomSeed,
-                corrections, allowCrimes, safeSerialization);
+                corrections, allowCrimes, safeSerialization, transcendentals);
     }
 
     public MergeOptions withAllowCrimes(boolean v) {
         return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, progress, randomSeed,
-                corrections, v, safeSerialization);
+                corrections, v, safeSerialization, transcendentals);
     }
 
     public MergeOptions withSafeSerialization(boolean v) {
         return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, progress, randomSeed,
-                corrections, allowCrimes, v);
+                corrections, allowCrimes, v, transcendentals);
+    }
+
+    /**
+     * Where slerp, nuslerp, multislerp and karcher take acos, sin and cos of float32 values (by default rounded
+     * from double precision; see {@link Transcendentals}).
+     */
+    public MergeOptions withTranscendentals(Transcendentals v) {
+        return new MergeOptions(overwrite, outShardBytes, threads, copyTokenizer, writeModelCard, progress, randomSeed,
+                corrections, allowCrimes, safeSerialization, v);
     }
 
     /** Parses mergekit's size syntax: "5B", "500M", "1.5b", "10k" (decimal units), or plain bytes. */

@@ -43,6 +43,7 @@ public final class MultiSlerpMerge implements MergeMethod {
         if (m.length == 1) return in.tensor(m[0]);
         int n = in.numel(), count = m.length;
         Precision p = in.precision();
+        Transcendentals f = in.transcendentals();
         double eps = in.sharedDouble("eps");
         float[][] x = new float[count][];
         for (int k = 0; k < count; k++) {
@@ -84,8 +85,8 @@ public final class MultiSlerpMerge implements MergeMethod {
         }
         float[] tangentMean = weightedSum(tangent, w, n, p);
         float len = p.r(whole.norm(tangentMean, 0, p) + p.scalar(eps));
-        float cos = p.r((float) Math.cos(len));
-        float sinOverLen = p.r(p.r((float) Math.sin(len)) / len);
+        float cos = p.r(f.cos(len));
+        float sinOverLen = p.r(p.r(f.sin(len)) / len);
         float[] scaledNorms = new float[count];
         for (int k = 0; k < count; k++) scaledNorms[k] = p.r(norms[k] * w[k]);
         float meanOfNorms = ModelSum.ofScalars(scaledNorms, p);

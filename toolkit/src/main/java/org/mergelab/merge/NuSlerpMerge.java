@@ -49,25 +49,25 @@ public final class NuSlerpMerge implements MergeMethod {
         Precision p = in.precision();
         Lanes lanes = in.sharedBool("nuslerp_flatten") ? Lanes.whole(n)
                 : in.sharedBool("nuslerp_row_wise") ? Lanes.firstAxis(in.shape(), n) : Lanes.lastAxis(in.shape(), n);
-        if (!in.hasBase()) return slerp(t, in.tensor(m[0]), in.tensor(m[1]), lanes, n, p);
+        if (!in.hasBase()) return slerp(t, in.tensor(m[0]), in.tensor(m[1]), lanes, n, p, in.transcendentals());
         float[] base = in.base();
         float[] out = slerp(t, TaskVector.of(in.tensor(m[0]), base, n, p), TaskVector.of(in.tensor(m[1]), base, n, p),
-                lanes, n, p);
+                lanes, n, p, in.transcendentals());
         for (int i = 0; i < n; i++) out[i] = p.r(base[i] + out[i]);
         return out;
     }
 
-    static float[] slerp(double t, float[] v0, float[] v1, Lanes lanes, int n, Precision p) {
+    static float[] slerp(double t, float[] v0, float[] v1, Lanes lanes, int n, Precision p, Transcendentals f) {
         float[] u0 = unit(v0, lanes, n, p), u1 = unit(v1, lanes, n, p);
         float[] out = new float[n];
         float minColinear = p.scalar(1e-16);
         for (int v = 0; v < lanes.count(); v++) {
             float cos = Math.max(-1f, Math.min(1f, lanes.dot(u0, u1, v, p)));
             boolean colinear = p.r(1f - p.r(cos * cos)) <= minColinear;
-            float theta = p.r((float) Math.acos(colinear ? 0f : cos));
-            float sinTheta = p.r((float) Math.sin(theta));
-            float s0 = p.r((float) Math.sin(p.times(theta, 1 - t)));
-            float s1 = p.r((float) Math.sin(p.times(theta, t)));
+            float theta = p.r(f.acos(colinear ? 0f : cos));
+            float sinTheta = p.r(f.sin(theta));
+            float s0 = p.r(f.sin(p.times(theta, 1 - t)));
+            float s1 = p.r(f.sin(p.times(theta, t)));
             for (int i = 0; i < lanes.length(); i++) {
                 int j = lanes.at(v, i);
                 out[j] = colinear ? p.r(p.times(v0[j], 1 - t) + p.times(v1[j], t))

@@ -47,13 +47,18 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
         float[] a = in.base();
         float[] b = in.tensor(1 - in.baseIndex());
         // The engine writes the result out before this thread starts its next tensor: a reused buffer will do.
-        return slerpInto(BufferPool.get(7, in.numel()), (float) in.sharedDouble("t"), a, b, in.numel());
+        return slerpInto(BufferPool.get(7, in.numel()), (float) in.sharedDouble("t"), a, b, in.numel(),
+                in.transcendentals());
     }
 
     /** The coefficients (of a, of b) SLERP uses for two tensors, and whether the colinear fallback fired. */
     public record Coefficients(float ofA, float ofB, double cosine, boolean linear) {}
 
     public static Coefficients coefficients(float t, float[] a, float[] b, int n) {
+        return coefficients(t, a, b, n, Transcendentals.ROUNDED_FROM_DOUBLE);
+    }
+
+    static Coefficients coefficients(float t, float[] a, float[] b, int n, Transcendentals f) {
         // mergekit 0.1.5 computes these in float32 (norms of 1M-element chunks, then the norm of those; the dot
         // product of the normalised tensors), reproduced here in torch's order of additions.
         float na = nonZero(norm(a, n)), nb = nonZero(norm(b, n));
@@ -61,7 +66,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
         for (int start = 0; start < n; start += CHUNK) {
             dot += normalizedDot(a, b, start, Math.min(CHUNK, n - start), na, nb);
         }
-        return fromDot(t, dot);
+        return fromDot(t, dot, f);
     }
 
     /** A norm at or below eps is taken as 1: a zero tensor is not normalised. */
@@ -78,14 +83,14 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
     }
 
     /** The coefficients from the clamped cosine, with the colinear fallback. */
-    private static Coefficients fromDot(float t, float dot) {
+    private static Coefficients fromDot(float t, float dot, Transcendentals f) {
         dot = Math.max(-1f, Math.min(1f, dot));
         boolean linear = Math.abs(dot) > DOT_THRESHOLD;
         if (linear) return new Coefficients(1f - t, t, dot, true);
-        float theta = (float) Math.acos(dot);
-        float sinTheta = (float) Math.sin(theta);
-        float ofA = (float) Math.sin((1f - t) * theta) / sinTheta;
-        float ofB = (float) Math.sin(t * theta) / sinTheta;
+        float theta = f.acos(dot);
+        float sinTheta = f.sin(theta);
+        float ofA = f.sin((1f - t) * theta) / sinTheta;
+        float ofB = f.sin(t * theta) / sinTheta;
         return new Coefficients(ofA, ofB, dot, false);
     }
 
@@ -124,7 +129,7 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
                 dot += passes.products(at, new TorchReductions.CascadeSum(len), na, nb).result();
             }
         }
-        Coefficients coef = fromDot(t, dot);
+        Coefficients coef = fromDot(t, dot, m.transcendentals());
         float[] o = BufferPool.get(3, TensorStream.CHUNK);
         for (int c = 0; c < chunks; c++) {
             int len = in.chunkLength(c);
@@ -245,11 +250,11 @@ public final class SlerpMerge implements MergeMethod, StreamingMerge {
     }
 
     public static float[] slerp(float t, float[] a, float[] b, int n) {
-        return slerpInto(new float[n], t, a, b, n);
+        return slerpInto(new float[n], t, a, b, n, Transcendentals.ROUNDED_FROM_DOUBLE);
     }
 
-    static float[] slerpInto(float[] out, float t, float[] a, float[] b, int n) {
-        Coefficients c = coefficients(t, a, b, n);
+    static float[] slerpInto(float[] out, float t, float[] a, float[] b, int n, Transcendentals f) {
+        Coefficients c = coefficients(t, a, b, n, f);
         float ca = c.ofA(), cb = c.ofB();
         if (VectorSupport.ENABLED) {
             VectorLanes.interpolate(ca, a, cb, b, out, 0, n);

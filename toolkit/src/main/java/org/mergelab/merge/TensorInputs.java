@@ -24,6 +24,7 @@ public final class TensorInputs {
     private final Precision precision;
     private final RandomStreams random;
     private final Set<Correction> corrections;
+    private final Transcendentals transcendentals;
 
     /** Inputs computed in float32, with random seed 0 and no corrections. */
     public TensorInputs(String name, long[] shape, List<float[]> data, List<String> models, int baseIndex,
@@ -40,6 +41,14 @@ public final class TensorInputs {
     public TensorInputs(String name, long[] shape, List<float[]> data, List<String> models, int baseIndex,
                         Map<String, Object> shared, List<Map<String, Object>> perModel, DType workDtype,
                         RandomStreams random, Set<Correction> corrections) {
+        this(name, shape, data, models, baseIndex, shared, perModel, workDtype, random, corrections,
+                Transcendentals.ROUNDED_FROM_DOUBLE);
+    }
+
+    /** @param transcendentals where acos, sin and cos come from (see {@link Transcendentals}) */
+    public TensorInputs(String name, long[] shape, List<float[]> data, List<String> models, int baseIndex,
+                        Map<String, Object> shared, List<Map<String, Object>> perModel, DType workDtype,
+                        RandomStreams random, Set<Correction> corrections, Transcendentals transcendentals) {
         this.name = name;
         this.shape = shape;
         this.data = data;
@@ -51,6 +60,7 @@ public final class TensorInputs {
         this.precision = Precision.of(workDtype);
         this.random = random;
         this.corrections = Set.copyOf(corrections);
+        this.transcendentals = transcendentals;
     }
 
     public String name() { return name; }
@@ -97,6 +107,10 @@ public final class TensorInputs {
     /** The random stream of input {@code i} for this tensor (see {@link RandomStreams}). */
     public SplittableRandom random(int i) {
         return random.stream(name, i);
+    }
+
+    public Transcendentals transcendentals() {
+        return transcendentals;
     }
 
     public boolean corrects(Correction c) {

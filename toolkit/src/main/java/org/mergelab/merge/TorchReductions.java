@@ -11,7 +11,9 @@ import org.mergelab.io.Half;
  * <ul>
  *   <li>{@link #sum}: torch's cascade sum ({@code x.sum()}, {@code x.sum(dim=-1)} over contiguous rows): eight-lane
  *       vectors accumulated four at a time in a four-level cascade, the scalar tail first, then the lanes;</li>
- *   <li>{@link #sumStrided}: the same cascade over scalars, for a reduction along a strided axis;</li>
+ *   <li>{@link #sumStrided}: along a strided axis, with the outputs side by side: each output of a whole group of 32
+ *       (four eight-lane vectors of outputs; of 4 when there are under 8 outputs) is a cascade of its own elements in
+ *       order; each of the remaining outputs the same cascade over four interleaved accumulators;</li>
  *   <li>{@link #norm}: {@code torch.linalg.vector_norm} / {@code torch.norm(dim=-1)} over contiguous data: eight
  *       lanes of {@code acc += x·x}, lanes folded left to right, then the tail four squares at a time and the last
  *       few with a fused multiply-add (as the compiled tail loop does);</li>
@@ -48,15 +50,22 @@ final class TorchReductions {
         return rowSum(x, off, 1, 1, 1, n)[0];
     }
 
-    /** {@code Σ x[off + i·stride]} for {@code i < n}, as torch reduces a strided (non-innermost) axis. */
-    static float sumStrided(float[] x, int off, int n, int stride) {
+    /**
+     * {@code Σ x[off + i·stride]} for {@code i < n}, as torch reduces a strided (non-innermost) axis: this sum is
+     * output {@code output} of {@code outputs} laid side by side. torch's outer-reduction kernel adds four vectors of
+     * outputs at a time (four outputs, when there are fewer than one vector of them), each lane down its own column;
+     * the outputs left over go through its scalar loop, which interleaves four accumulators.
+     */
+    static float sumStrided(float[] x, int off, int n, int stride, int output, int outputs) {
+        int group = outputs < LANES ? ILP : ILP * LANES;
+        if (output < outputs - outputs % group) return multiRowSum(x, off, stride, 0, 0, 1, n, 1)[0][0];
         return rowSum(x, off, stride, 1, 1, n)[0];
     }
 
     /** The cascade of a sum of {@code size} elements, each {@code width} lanes wide. */
     private static float[] rowSum(float[] x, int base, int elemStep, int laneStep, int width, int size) {
         int sizeIlp = size / ILP;
-        float[][] partial = multiRowSum(x, base, ILP * elemStep, elemStep, laneStep, width, sizeIlp);
+        float[][] partial = multiRowSum(x, base, ILP * elemStep, elemStep, laneStep, width, sizeIlp, ILP);
         for (int i = sizeIlp * ILP; i < size; i++) {
             for (int l = 0; l < width; l++) partial[0][l] += x[base + i * elemStep + l * laneStep];
         }
@@ -66,17 +75,18 @@ final class TorchReductions {
         return partial[0];
     }
 
+    /** The four-level cascade over {@code size} rows of {@code ilp} interleaved accumulators, each {@code width} wide. */
     private static float[][] multiRowSum(float[] x, int base, int rowStride, int colStride, int laneStep, int width,
-                                         int size) {
+                                         int size, int ilp) {
         int levelPower = Math.max(4, ceilLog2(size) / LEVELS);
         int levelStep = 1 << levelPower;
         int levelMask = levelStep - 1;
-        float[][][] acc = new float[LEVELS][ILP][width];
+        float[][][] acc = new float[LEVELS][ilp][width];
         int i = 0;
         while (i + levelStep <= size) {
             for (int j = 0; j < levelStep; j++, i++) addRow(acc[0], x, base + i * rowStride, colStride, laneStep);
             for (int lv = 1; lv < LEVELS; lv++) {
-                for (int k = 0; k < ILP; k++) {
+                for (int k = 0; k < ilp; k++) {
                     for (int l = 0; l < width; l++) {
                         acc[lv][k][l] += acc[lv - 1][k][l];
                         acc[lv - 1][k][l] = 0f;
@@ -87,7 +97,7 @@ final class TorchReductions {
         }
         for (; i < size; i++) addRow(acc[0], x, base + i * rowStride, colStride, laneStep);
         for (int lv = 1; lv < LEVELS; lv++) {
-            for (int k = 0; k < ILP; k++) {
+            for (int k = 0; k < ilp; k++) {
                 for (int l = 0; l < width; l++) acc[0][k][l] += acc[lv][k][l];
             }
         }
@@ -95,7 +105,7 @@ final class TorchReductions {
     }
 
     private static void addRow(float[][] acc, float[] x, int at, int colStride, int laneStep) {
-        for (int k = 0; k < ILP; k++) {
+        for (int k = 0; k < acc.length; k++) {
             float[] a = acc[k];
             for (int l = 0; l < a.length; l++) a[l] += x[at + k * colStride + l * laneStep];
         }

@@ -30,11 +30,12 @@ import org.mergelab.testing.Reference;
  *
  * <p>SLERP's norms and dot product follow torch's float32 order of additions ({@link TorchReductions}), so its
  * bfloat16 merges are bit-identical too; but its two coefficients come from acos and sin, which torch computes with
- * SLEEF's vectorised approximations (within 1 ulp, not correctly rounded) where MergeLab uses correctly rounded
- * values, so in a few tensors a coefficient differs by one float32 ulp. Rounded to bfloat16 that almost never shows:
+ * Intel MKL's vector math library (within 1 ulp, not correctly rounded) where MergeLab uses correctly rounded
+ * values ({@link Transcendentals}; MethodConformanceTest replays torch's values and gets every bit), so in a few tensors a coefficient differs by one float32 ulp. Rounded to bfloat16 that almost never shows:
  * every element must be within one bfloat16 ulp and fewer than 0.1% may differ at all. In a float32 output it shows
  * in every element of such a tensor (2 of 47 in slerp-fables-t03), by at most an ulp or two of the terms, so there
- * the bound is per element: {@code |ours - mergekit| <= 4 ulp(|a| + |b|)} (measured: 2).
+ * the bound is per element: {@code |ours - mergekit| <= 4 ulp(|a| + |b|)} (measured: 2). With torch's own values
+ * replayed, every SLERP merge here is bit-identical ({@link #slerpIsBitIdenticalGivenTorchsTranscendentals}).
  */
 class MergeConformanceTest {
     /** bfloat16 SLERP: at most this fraction of all elements may differ (each by at most one ulp). */
@@ -142,6 +143,30 @@ class MergeConformanceTest {
             assertTrue(maxUlp <= 1, name + ": an element differs from mergekit by " + maxUlp + " ulp; " + report);
             assertTrue(differing < SLERP_MISMATCH_BUDGET * total, name + ": " + differing + " of " + total
                     + " elements differ from mergekit, over the " + SLERP_MISMATCH_BUDGET + " budget; " + report);
+        }
+    }
+
+    /**
+     * Given the acos and sin values torch returned in mergekit's run (the golden's transcendentals.json), every SLERP
+     * merge of the family is mergekit's bit for bit, in float32 too, and every angle MergeLab takes is one torch took.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"slerp-shakespeare", "slerp-fables-t03", "seed000-babi"})
+    void slerpIsBitIdenticalGivenTorchsTranscendentals(String name) throws IOException {
+        Path golden = Reference.file("golden/" + name);
+        RecordedTranscendentals recorded = RecordedTranscendentals.read(golden.resolve("transcendentals.json"));
+        Path recipeFile = home.resolve("models").resolve(name + "-replayed.yml");
+        Files.copy(golden.resolve("recipe.yml"), recipeFile);
+        Path out = home.resolve("out").resolve(name + "-replayed");
+        Merge.run(Recipe.load(recipeFile), out, MergeOptions.defaults().withCopyTokenizer(false)
+                .withWriteModelCard(false).withTranscendentals(recorded));
+        assertEquals(List.of(), recorded.unknownArguments(), name + ": arguments torch never received");
+        assertTrue(recorded.replayed() > 0, name + ": no value replayed");
+        RawSafetensors ours = RawSafetensors.read(out.resolve("model.safetensors"));
+        RawSafetensors theirs = RawSafetensors.read(golden.resolve("model.safetensors"));
+        assertEquals(new TreeSet<>(theirs.tensors().keySet()), new TreeSet<>(ours.tensors().keySet()), "tensor names");
+        for (RawSafetensors.Entry g : theirs.tensors().values()) {
+            MethodConformanceTest.assertBitIdentical(name, g, ours.get(g.name()));
         }
     }
 

@@ -34,16 +34,17 @@ import org.mergelab.testing.Reference;
  *       working dtype are emulated operation by operation ({@link Precision}), float32 reductions in torch's order
  *       ({@link TorchReductions}), sorts and top-k with torch's tie order ({@link IntroSort}).</li>
  *   <li>{@link Agreement#TRANSCENDENTAL}: slerp, nuslerp and karcher in float32, whose interpolation coefficients
- *       come from acos, sin and cos. torch computes those with SLEEF's vectorised approximations (within 1 ulp, not
+ *       come from acos, sin and cos. torch computes those with Intel MKL's vector math library (within 1 ulp, not
  *       correctly rounded: 5-9% of float32 arguments differ from the correctly rounded result, measured); MergeLab
- *       uses correctly rounded values, and karcher's float32 {@code torch.dot} runs in BLAS in an order that was not
+ *       uses correctly rounded values ({@link Transcendentals}), and karcher's float32 {@code torch.dot} runs in BLAS in an order that was not
  *       reproduced. Each element must be within {@value #TERM_ULPS} float32 ulps of the largest input value at that
- *       position (measured: at most 4).</li>
+ *       position (measured: at most 4). {@link #bitIdenticalGivenTorchsTranscendentals} replays torch's values
+ *       and then requires every bit of slerp, nuslerp and multislerp.</li>
  *   <li>{@link Agreement#HALF_SLERP}: slerp with half-precision inputs has the same float32 coefficients, which
  *       rarely move a rounded result: at most one ulp, in under 0.1% of elements.</li>
- *   <li>{@link Agreement#MASK_FLIPS}: arcee_fusion in float32 thresholds importances computed with torch's SLEEF
- *       softmax and log; an element whose importance lies within an ulp of the threshold may fall on the other
- *       side. At most 0.1% of elements may differ, and each must be the other choice (base vs other model).</li>
+ *   <li>{@link Agreement#MASK_FLIPS}: arcee_fusion in float32 thresholds importances computed with torch's
+ *       vectorised softmax and log (not correctly rounded either); an element whose importance lies within an ulp of
+ *       the threshold may fall on the other side. At most 0.1% of elements may differ, and each must be the other choice (base vs other model).</li>
  * </ul>
  */
 class MethodConformanceTest {
@@ -115,12 +116,7 @@ class MethodConformanceTest {
             assertEquals(g.dtype(), o.dtype(), g.name() + ": dtype");
             total += g.numel();
             if (agreement == Agreement.EXACT) {
-                if (!o.bytes().equals(g.bytes())) {
-                    int i = 0;
-                    while (o.bits(i) == g.bits(i)) i++;
-                    fail(name + ": " + g.name() + "[" + i + "] = " + o.get(i) + ", mergekit " + g.get(i)
-                            + " (must be bit-identical)");
-                }
+                assertBitIdentical(name, g, o);
                 continue;
             }
             int width = g.dtype().equals("F32") ? 32 : 16;
@@ -157,6 +153,64 @@ class MethodConformanceTest {
         System.out.printf("%-36s %-14s %6d elements, %5d differ%s%n", name, agreement, total, differing,
                 agreement == Agreement.TRANSCENDENTAL ? String.format(" (max %.2f ulps of the largest input)", worst)
                         : "");
+    }
+
+    static void assertBitIdentical(String name, RawSafetensors.Entry golden, RawSafetensors.Entry ours) {
+        if (ours.bytes().equals(golden.bytes())) return;
+        int i = 0;
+        while (ours.bits(i) == golden.bits(i)) i++;
+        fail(name + ": " + golden.name() + "[" + i + "] = " + ours.get(i) + ", mergekit " + golden.get(i)
+                + " (must be bit-identical)");
+    }
+
+    /** The cases whose merge took acos, sin or cos of float32 values, which the golden recorded; karcher aside. */
+    static Stream<String> replayedCases() throws IOException {
+        List<String> out = new ArrayList<>();
+        for (JsonNode c : manifest().get("cases")) {
+            String name = c.get("name").asText();
+            if (c.path("random").asBoolean() || c.has("mergekit_error") || c.get("method").asText().equals("karcher")
+                    || !Files.exists(Reference.file("tiny/goldens/" + name).resolve("transcendentals.json"))) {
+                continue;
+            }
+            out.add(name);
+        }
+        return out.stream();
+    }
+
+    /**
+     * Given the acos, sin and cos values torch returned in mergekit's own run, slerp, nuslerp and multislerp give
+     * mergekit's output bit for bit, in float32 and in half precision: the norms, dot products, clamps, colinear
+     * tests and interpolation are torch's operations in torch's order. Every angle and cosine MergeLab takes must be
+     * one torch took, so the arguments are bit-identical too. (karcher is left out: its float32 {@code torch.dot}
+     * runs in MKL's BLAS, whose order of additions is not reproduced.) The recorded values matter: some differ from
+     * the correctly rounded ones that MergeLab uses by default.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("replayedCases")
+    void bitIdenticalGivenTorchsTranscendentals(String name) throws IOException {
+        Path golden = Reference.file("tiny/goldens/" + name);
+        RecordedTranscendentals recorded = RecordedTranscendentals.read(golden.resolve("transcendentals.json"));
+        Path recipe = Files.copy(golden.resolve("recipe.yml"), tmp.resolve(name + ".yml"));
+        merge(recipe, tmp.resolve("out"), quiet().withTranscendentals(recorded));
+        assertEquals(List.of(), recorded.unknownArguments(), name + ": arguments torch never received");
+        assertTrue(recorded.replayed() > 0, name + ": no value replayed");
+        RawSafetensors ours = RawSafetensors.read(tmp.resolve("out/model.safetensors"));
+        RawSafetensors theirs = RawSafetensors.read(golden.resolve("model.safetensors"));
+        assertEquals(new TreeSet<>(theirs.tensors().keySet()), new TreeSet<>(ours.tensors().keySet()), "tensor names");
+        for (RawSafetensors.Entry g : theirs.tensors().values()) assertBitIdentical(name, g, ours.get(g.name()));
+        System.out.printf("%-36s bit-identical with torch's values; %d of them differ from MergeLab's default%n",
+                name, recorded.differingFromDefault());
+    }
+
+    /** Across the goldens, torch's values are not the correctly rounded ones: which is why the default differs. */
+    @Test
+    void torchsTranscendentalsAreNotCorrectlyRounded() throws IOException {
+        int differing = 0;
+        for (String name : replayedCases().toList()) {
+            differing += RecordedTranscendentals.read(Reference.file("tiny/goldens/" + name + "/transcendentals.json"))
+                    .differingFromDefault();
+        }
+        assertTrue(differing > 0, "every recorded value is the correctly rounded one");
     }
 
     /**

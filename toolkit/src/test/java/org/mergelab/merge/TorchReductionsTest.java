@@ -53,6 +53,31 @@ class TorchReductionsTest {
         }
     }
 
+    /** Along the first axis of r x m matrices, as nuslerp's row-wise mode reduces: each output's bits. */
+    @Test
+    void stridedSumsAndNormsHaveTorchsBits() throws IOException {
+        JsonNode strided;
+        try (InputStream in = TorchReductionsTest.class.getResourceAsStream("/reference/torch-reductions.json")) {
+            strided = new ObjectMapper().readTree(in).get("strided");
+        }
+        int checked = 0;
+        for (JsonNode c : strided) {
+            int r = c.get("r").asInt(), m = c.get("m").asInt();
+            float[] x = vector(c.get("seed").asLong(), r * m), ones = new float[r * m];
+            java.util.Arrays.fill(ones, 1f);
+            Lanes columns = Lanes.firstAxis(new long[] {r, m}, r * m);
+            for (int v = 0; v < m; v++) {
+                String at = r + " x " + m + ", output " + v;
+                assertEquals(c.get("sum").get(v).asInt(),
+                        Float.floatToRawIntBits(columns.dot(x, ones, v, Precision.F32)), "sum of " + at);
+                assertEquals(c.get("norm").get(v).asInt(),
+                        Float.floatToRawIntBits(columns.norm(x, v, Precision.F32)), "norm of " + at);
+                checked++;
+            }
+        }
+        assertEquals(3546, checked);
+    }
+
     @Test
     void aStreamedSumEqualsTheWholeOneWhateverTheChunks() throws IOException {
         for (JsonNode c : cases()) {
