@@ -30,7 +30,20 @@ public final class Main {
             BENCHMARKS.forEach((k, v) -> System.err.printf("  %-16s %s%n", k, v.summary()));
             System.exit(argv.length == 0 ? 2 : 1);
         }
+        Benchmark b = BENCHMARKS.get(argv[0]);
+        String[] args = Arrays.copyOfRange(argv, 1, argv.length);
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            System.out.println("usage: bin/bench " + argv[0] + " " + b.summary());
+            return;
+        }
         System.out.println("# machine: " + Machine.describe());
-        BENCHMARKS.get(argv[0]).run(Arrays.copyOfRange(argv, 1, argv.length));
+        try {
+            b.run(args);
+        } catch (IllegalArgumentException e) {
+            // a mistyped option: say which, and how the benchmark is called, without a stack trace
+            System.err.println("bin/bench " + argv[0] + ": " + e.getMessage());
+            System.err.println("usage: bin/bench " + argv[0] + " " + b.summary());
+            System.exit(2);
+        }
     }
 }
