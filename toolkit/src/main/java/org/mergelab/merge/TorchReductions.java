@@ -75,7 +75,7 @@ final class TorchReductions {
         return partial[0];
     }
 
-    /** The four-level cascade over {@code size} rows of {@code ilp} interleaved accumulators, each {@code width} wide. */
+    /** The four-level cascade over {@code size} rows of {@code ilp} interleaved accumulators, {@code width} wide. */
     private static float[][] multiRowSum(float[] x, int base, int rowStride, int colStride, int laneStep, int width,
                                          int size, int ilp) {
         int levelPower = Math.max(4, ceilLog2(size) / LEVELS);

@@ -30,12 +30,13 @@ import org.mergelab.testing.Reference;
  *
  * <p>SLERP's norms and dot product follow torch's float32 order of additions ({@link TorchReductions}), so its
  * bfloat16 merges are bit-identical too; but its two coefficients come from acos and sin, which torch computes with
- * Intel MKL's vector math library (within 1 ulp, not correctly rounded) where MergeLab uses correctly rounded
- * values ({@link Transcendentals}; MethodConformanceTest replays torch's values and gets every bit), so in a few tensors a coefficient differs by one float32 ulp. Rounded to bfloat16 that almost never shows:
- * every element must be within one bfloat16 ulp and fewer than 0.1% may differ at all. In a float32 output it shows
- * in every element of such a tensor (2 of 47 in slerp-fables-t03), by at most an ulp or two of the terms, so there
- * the bound is per element: {@code |ours - mergekit| <= 4 ulp(|a| + |b|)} (measured: 2). With torch's own values
- * replayed, every SLERP merge here is bit-identical ({@link #slerpIsBitIdenticalGivenTorchsTranscendentals}).
+ * Intel MKL's vector math library (within 1 ulp, not correctly rounded) where MergeLab uses correctly rounded values
+ * ({@link Transcendentals}), so in a few tensors a coefficient differs by one float32 ulp. Rounded to bfloat16 that
+ * almost never shows: every element must be within one bfloat16 ulp and fewer than 0.1% may differ at all. In a
+ * float32 output it shows in every element of such a tensor (2 of 47 in slerp-fables-t03), by at most an ulp or two
+ * of the terms, so there the bound is per element: {@code |ours - mergekit| <= 4 ulp(|a| + |b|)} (measured: 2).
+ * With torch's own values replayed, every SLERP merge here is bit-identical
+ * ({@link #slerpIsBitIdenticalGivenTorchsTranscendentals}).
  */
 class MergeConformanceTest {
     /** bfloat16 SLERP: at most this fraction of all elements may differ (each by at most one ulp). */

@@ -36,15 +36,17 @@ import org.mergelab.testing.Reference;
  *   <li>{@link Agreement#TRANSCENDENTAL}: slerp, nuslerp and karcher in float32, whose interpolation coefficients
  *       come from acos, sin and cos. torch computes those with Intel MKL's vector math library (within 1 ulp, not
  *       correctly rounded: 5-9% of float32 arguments differ from the correctly rounded result, measured); MergeLab
- *       uses correctly rounded values ({@link Transcendentals}), and karcher's float32 {@code torch.dot} runs in BLAS in an order that was not
- *       reproduced. Each element must be within {@value #TERM_ULPS} float32 ulps of the largest input value at that
- *       position (measured: at most 4). {@link #bitIdenticalGivenTorchsTranscendentals} replays torch's values
- *       and then requires every bit of slerp, nuslerp and multislerp.</li>
+ *       uses correctly rounded values ({@link Transcendentals}), and karcher's float32 {@code torch.dot} runs in
+ *       MKL's BLAS in an order that was not reproduced. Each element must be within {@value #TERM_ULPS} float32 ulps
+ *       of the largest input value at that position (measured: at most 4).
+ *       {@link #bitIdenticalGivenTorchsTranscendentals} replays torch's values and then requires every bit of slerp,
+ *       nuslerp and multislerp.</li>
  *   <li>{@link Agreement#HALF_SLERP}: slerp with half-precision inputs has the same float32 coefficients, which
  *       rarely move a rounded result: at most one ulp, in under 0.1% of elements.</li>
  *   <li>{@link Agreement#MASK_FLIPS}: arcee_fusion in float32 thresholds importances computed with torch's
  *       vectorised softmax and log (not correctly rounded either); an element whose importance lies within an ulp of
- *       the threshold may fall on the other side. At most 0.1% of elements may differ, and each must be the other choice (base vs other model).</li>
+ *       the threshold may fall on the other side. At most 0.1% of elements may differ, and each must be the other
+ *       choice (base vs other model).</li>
  * </ul>
  */
 class MethodConformanceTest {
