@@ -161,14 +161,7 @@ class MergeConformanceTest {
         Path out = home.resolve("out").resolve(name + "-replayed");
         Merge.run(Recipe.load(recipeFile), out, MergeOptions.defaults().withCopyTokenizer(false)
                 .withWriteModelCard(false).withTranscendentals(recorded));
-        assertEquals(List.of(), recorded.unknownArguments(), name + ": arguments torch never received");
-        assertTrue(recorded.replayed() > 0, name + ": no value replayed");
-        RawSafetensors ours = RawSafetensors.read(out.resolve("model.safetensors"));
-        RawSafetensors theirs = RawSafetensors.read(golden.resolve("model.safetensors"));
-        assertEquals(new TreeSet<>(theirs.tensors().keySet()), new TreeSet<>(ours.tensors().keySet()), "tensor names");
-        for (RawSafetensors.Entry g : theirs.tensors().values()) {
-            MethodConformanceTest.assertBitIdentical(name, g, ours.get(g.name()));
-        }
+        MethodConformanceTest.assertReplayedBitIdentical(name, recorded, golden, out);
     }
 
     /**

@@ -165,6 +165,20 @@ class MethodConformanceTest {
                 + " (must be bit-identical)");
     }
 
+    /**
+     * After a merge with {@code recorded}'s values into {@code out}: every argument was one torch received, some value
+     * was replayed, and the output has the golden's tensors, bit for bit.
+     */
+    static void assertReplayedBitIdentical(String name, RecordedTranscendentals recorded, Path golden, Path out)
+            throws IOException {
+        assertEquals(List.of(), recorded.unknownArguments(), name + ": arguments torch never received");
+        assertTrue(recorded.replayed() > 0, name + ": no value replayed");
+        RawSafetensors ours = RawSafetensors.read(out.resolve("model.safetensors"));
+        RawSafetensors theirs = RawSafetensors.read(golden.resolve("model.safetensors"));
+        assertEquals(new TreeSet<>(theirs.tensors().keySet()), new TreeSet<>(ours.tensors().keySet()), "tensor names");
+        for (RawSafetensors.Entry g : theirs.tensors().values()) assertBitIdentical(name, g, ours.get(g.name()));
+    }
+
     /** The cases whose merge took acos, sin or cos of float32 values, which the golden recorded; karcher aside. */
     static Stream<String> replayedCases() throws IOException {
         List<String> out = new ArrayList<>();
@@ -194,12 +208,7 @@ class MethodConformanceTest {
         RecordedTranscendentals recorded = RecordedTranscendentals.read(golden.resolve("transcendentals.json"));
         Path recipe = Files.copy(golden.resolve("recipe.yml"), tmp.resolve(name + ".yml"));
         merge(recipe, tmp.resolve("out"), quiet().withTranscendentals(recorded));
-        assertEquals(List.of(), recorded.unknownArguments(), name + ": arguments torch never received");
-        assertTrue(recorded.replayed() > 0, name + ": no value replayed");
-        RawSafetensors ours = RawSafetensors.read(tmp.resolve("out/model.safetensors"));
-        RawSafetensors theirs = RawSafetensors.read(golden.resolve("model.safetensors"));
-        assertEquals(new TreeSet<>(theirs.tensors().keySet()), new TreeSet<>(ours.tensors().keySet()), "tensor names");
-        for (RawSafetensors.Entry g : theirs.tensors().values()) assertBitIdentical(name, g, ours.get(g.name()));
+        assertReplayedBitIdentical(name, recorded, golden, tmp.resolve("out"));
         System.out.printf("%-36s bit-identical with torch's values; %d of them differ from MergeLab's default%n",
                 name, recorded.differingFromDefault());
     }
