@@ -1,16 +1,16 @@
 package org.mergelab.analysis;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.mergelab.io.Checkpoint;
 
 /**
  * Streams a reference checkpoint against one or more others and sums {@link TensorPairStats} for every requested
  * (tensor, model) pair. Work is cut into chunks of {@value #CHUNK} elements across tensors, so a 65M-element
  * embedding keeps every core busy as well as two hundred small tensors do; each chunk is read once from the reference
- * and once from each model through a block-sized buffer. Partial sums are added in chunk order, so the figures do
- * not depend on the number of threads or on which thread ran which chunk.
+ * and once from each model, with positional reads into buffers each thread reuses. Partial sums are added in chunk
+ * order, so the figures do not depend on the number of threads or on which thread ran which chunk.
  */
 final class PairScan {
     /** Elements per work item: large enough to amortise scheduling, small enough to balance the load. */
@@ -40,12 +40,12 @@ final class PairScan {
         for (int t = 0; t < tensors; t++) {
             long numel = reference.info(names.get(t)).numel();
             int chunks = (int) Math.max(1, (numel + CHUNK - 1) / CHUNK);
-            work[t] = new Tensor(names.get(t), numel, models.get(t), chunks);
+            work[t] = new Tensor(names.get(t), numel, models.get(t), chunks, reference, others);
             for (int c = 0; c < chunks; c++) items.add(new int[] {t, c});
         }
         int threads = Math.max(1, Math.min(items.size(), Runtime.getRuntime().availableProcessors()));
         Workers.run(threads, items.size(), "mergelab-analysis", PairKernel.Buffers::new, (buffers, i) ->
-                work[items.get(i)[0]].runChunk(items.get(i)[1], reference, others, vector, buffers));
+                work[items.get(i)[0]].runChunk(items.get(i)[1], vector, buffers));
         TensorPairStats[][] out = new TensorPairStats[tensors][others.size()];
         for (int t = 0; t < tensors; t++) {
             Tensor w = work[t];
@@ -58,52 +58,39 @@ final class PairScan {
         return out;
     }
 
-    /** One tensor's work: its chunks' partial sums, and its mapped sources while chunks remain. */
+    /** One tensor's work: its sources and its chunks' partial sums. */
     private static final class Tensor {
-        final String name;
         final long numel;
         final int[] models;
         final int chunks;
         final PairKernel.Sums[][] partial;
-        private final AtomicInteger remaining;
-        private TensorSource[] sources;
+        /** The reference's tensor, then each compared model's. */
+        private final TensorSource[] sources;
 
-        Tensor(String name, long numel, int[] models, int chunks) {
-            this.name = name;
+        Tensor(String name, long numel, int[] models, int chunks, Checkpoint reference, List<Checkpoint> others) {
             this.numel = numel;
             this.models = models;
             this.chunks = chunks;
             this.partial = new PairKernel.Sums[chunks][models.length];
-            this.remaining = new AtomicInteger(chunks);
+            this.sources = new TensorSource[models.length + 1];
+            sources[0] = TensorSource.open(reference, name);
+            for (int j = 0; j < models.length; j++) sources[j + 1] = TensorSource.open(others.get(models[j]), name);
         }
 
-        private synchronized TensorSource[] sources(Checkpoint reference, List<Checkpoint> others) {
-            if (sources == null) {
-                TensorSource[] s = new TensorSource[models.length + 1];
-                s[0] = TensorSource.open(reference, name);
-                for (int j = 0; j < models.length; j++) s[j + 1] = TensorSource.open(others.get(models[j]), name);
-                sources = s;
-            }
-            return sources;
-        }
-
-        private synchronized void release() {
-            // Dropping the mappings lets the collector unmap them: a model's worth of mappings never piles up.
-            sources = null;
-        }
-
-        void runChunk(int c, Checkpoint reference, List<Checkpoint> others, boolean vector,
-                      PairKernel.Buffers buffers) {
-            TensorSource[] src = sources(reference, others);
+        /** Reads the chunk of the reference once, and compares it with the same chunk of each model in turn. */
+        void runChunk(int c, boolean vector, PairKernel.Buffers buffers) {
             long start = (long) c * CHUNK;
-            long end = Math.min(numel, start + CHUNK);
+            int n = (int) (Math.min(numel, start + CHUNK) - start);
+            TensorSource ref = sources[0];
+            ByteBuffer x = ref.read(start, n, buffers.scratch.bytes(0, n * ref.dtype().size()));
             PairKernel.Sums[] sums = new PairKernel.Sums[models.length];
-            for (int j = 0; j < models.length; j++) sums[j] = new PairKernel.Sums();
             for (int j = 0; j < models.length; j++) {
-                PairKernel.range(src[0], src[j + 1], start, (int) (end - start), vector, buffers, sums[j]);
+                TensorSource other = sources[j + 1];
+                ByteBuffer y = other.read(start, n, buffers.scratch.bytes(1, n * other.dtype().size()));
+                sums[j] = new PairKernel.Sums();
+                PairKernel.range(ref.dtype(), x, other.dtype(), y, n, vector, buffers, sums[j]);
             }
             partial[c] = sums;
-            if (remaining.decrementAndGet() == 0) release();
         }
     }
 }

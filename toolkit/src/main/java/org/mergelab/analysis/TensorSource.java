@@ -1,36 +1,29 @@
 package org.mergelab.analysis;
 
 import java.nio.ByteBuffer;
-import java.nio.DoubleBuffer;
-import java.nio.FloatBuffer;
-import java.nio.ShortBuffer;
+import java.nio.ByteOrder;
 import org.mergelab.io.Checkpoint;
 import org.mergelab.io.DType;
 import org.mergelab.io.Half;
 import org.mergelab.io.TensorInfo;
 
 /**
- * One tensor's stored bytes, memory-mapped once, read as float32 a block at a time: analyses stream a tensor through
- * a few kilobytes of buffer instead of widening all of it into a heap array first (for bf16 that array would be
- * twice the size of the data it came from). Reads are absolute, so threads share one source.
+ * One tensor of a checkpoint, read a chunk at a time into a buffer the reading thread reuses: analyses stream a
+ * tensor through a few megabytes instead of widening all of it into a heap array first (for bf16 that array would be
+ * twice the size of the data it came from), and they copy each byte once instead of mapping it, which on a VM costs
+ * more (a page fault per 16 pages, then a page-table teardown). Safe to share between threads.
  */
 final class TensorSource {
+    private final Checkpoint checkpoint;
     private final String name;
     private final DType dtype;
     private final long numel;
-    private final ByteBuffer raw;
-    private final ShortBuffer halves;
-    private final FloatBuffer floats;
-    private final DoubleBuffer doubles;
 
-    private TensorSource(String name, DType dtype, long numel, ByteBuffer raw) {
+    private TensorSource(Checkpoint checkpoint, String name, DType dtype, long numel) {
+        this.checkpoint = checkpoint;
         this.name = name;
         this.dtype = dtype;
         this.numel = numel;
-        this.raw = raw;
-        this.halves = dtype == DType.BF16 || dtype == DType.F16 ? raw.asShortBuffer() : null;
-        this.floats = dtype == DType.F32 ? raw.asFloatBuffer() : null;
-        this.doubles = dtype == DType.F64 ? raw.asDoubleBuffer() : null;
     }
 
     static TensorSource open(Checkpoint c, String name) {
@@ -40,7 +33,7 @@ final class TensorSource {
             throw new IllegalArgumentException("tensor " + name + " in " + c.dir() + " has dtype " + d
                     + ", which cannot be read as floating point");
         }
-        return new TensorSource(name, d, info.numel(), c.readRaw(name));
+        return new TensorSource(c, name, d, info.numel());
     }
 
     long numel() {
@@ -55,20 +48,31 @@ final class TensorSource {
         return dtype;
     }
 
-    /** The stored bytes, little-endian (read with absolute gets only: the buffer is shared). */
-    ByteBuffer bytes() {
-        return raw;
+    /**
+     * The stored bytes of elements {@code [from, from + n)}, read into {@code dst} from its index 0 (its capacity
+     * must hold them): little-endian, to be read with absolute gets.
+     */
+    ByteBuffer read(long from, int n, ByteBuffer dst) {
+        dst.clear().limit(n * dtype.size());
+        checkpoint.readBytes(name, from * dtype.size(), dst);
+        return dst.flip();
     }
 
-    /** The stored 16-bit values of elements {@code [from, from + n)} (bf16 or fp16 tensors). */
-    void readHalves(long from, short[] dst, int n) {
-        halves.get(Math.toIntExact(from), dst, 0, n);
-    }
-
-    /** Per-thread scratch for {@link #read}: the raw 16-bit or 64-bit values of one block. */
+    /** Per-thread buffers: stored bytes of a chunk, and the 16-bit or 64-bit values of one block. */
     static final class Scratch {
+        private final ByteBuffer[] bytes = new ByteBuffer[2];
         short[] halves = new short[0];
         double[] doubles = new double[0];
+
+        /** Byte buffer {@code which} (0 or 1), at least {@code capacity} bytes; reused while large enough. */
+        ByteBuffer bytes(int which, int capacity) {
+            ByteBuffer b = bytes[which];
+            if (b == null || b.capacity() < capacity) {
+                b = ByteBuffer.allocateDirect(capacity).order(ByteOrder.LITTLE_ENDIAN);
+                bytes[which] = b;
+            }
+            return b;
+        }
 
         short[] halves(int n) {
             if (halves.length < n) halves = new short[n];
@@ -81,24 +85,23 @@ final class TensorSource {
         }
     }
 
-    /** Reads elements {@code [from, from + n)} as float32 into {@code dst[0..n)}. */
-    void read(long from, float[] dst, int n, Scratch scratch) {
-        int at = Math.toIntExact(from);
+    /** Elements {@code [at, at + n)} of stored bytes {@code b} of {@code dtype}, as float32, into {@code dst[0..n)}. */
+    static void toFloats(DType dtype, ByteBuffer b, int at, float[] dst, int n, Scratch scratch) {
         switch (dtype) {
-            case F32 -> floats.get(at, dst, 0, n);
+            case F32 -> b.asFloatBuffer().get(at, dst, 0, n);
             case BF16 -> {
                 short[] h = scratch.halves(n);
-                halves.get(at, h, 0, n);
+                b.asShortBuffer().get(at, h, 0, n);
                 for (int i = 0; i < n; i++) dst[i] = Float.intBitsToFloat(h[i] << 16);
             }
             case F16 -> {
                 short[] h = scratch.halves(n);
-                halves.get(at, h, 0, n);
+                b.asShortBuffer().get(at, h, 0, n);
                 for (int i = 0; i < n; i++) dst[i] = Half.fp16ToFloat(h[i]);
             }
             case F64 -> {
                 double[] d = scratch.doubles(n);
-                doubles.get(at, d, 0, n);
+                b.asDoubleBuffer().get(at, d, 0, n);
                 for (int i = 0; i < n; i++) dst[i] = (float) d[i];
             }
             default -> throw new IllegalStateException(dtype.toString());

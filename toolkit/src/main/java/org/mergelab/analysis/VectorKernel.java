@@ -13,28 +13,39 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link PairKernel}'s sums with the JDK's Vector API: the same double accumulation, a lane per element. C2 does not
  * vectorise floating-point reductions by itself (it must keep Java's order of additions), and the scalar loop,
- * bound by conversions and additions, runs at a third of this speed; this is what brings the divergence of two
- * bf16 checkpoints close to the time it takes to read them.
+ * bound by conversions and additions, runs at a third to a fifth of this speed; this is what brings the divergence of
+ * two bf16 checkpoints close to the time it takes to read them.
  *
  * <p>Loaded only when the JVM runs with {@code --add-modules jdk.incubator.vector} (see {@link PairKernel#VECTOR}).
  * The result differs from the scalar loop's only in the order of the double additions.
  */
 final class VectorKernel {
-    // 256-bit vectors like every Vector API kernel of MergeLab, even where the CPU has wider ones: C2 intrinsifies the
-    // shared float/int reinterpretation only while its type profile sees one vector class, and kernels of two widths
-    // in one JVM (a notebook that compares, then merges) turn each other's into slow Java fallbacks.
+    // Loads, bf16 widening and sign counts use 256-bit vectors like every Vector API kernel of MergeLab: C2
+    // intrinsifies the shared float/int reinterpretation only while its type profile sees one vector class, and
+    // kernels of two float widths in one JVM (a notebook that compares, then merges) turn each other's into slow Java
+    // fallbacks.
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
-    /** Elements per step: one 16-lane load of 16-bit inputs, four double vectors per input. */
+    /**
+     * Where the CPU has 512-bit registers, the doubles take them: one conversion then widens a whole 256-bit float
+     * vector, where two halves each needed an extract and a conversion, and the kernel runs at the rate of its
+     * multiply-adds (one per element and sum), 1.55 times the 256-bit loop's speed on Zen 4. Only double vectors
+     * are wide, which leaves the other kernels' code alone (measured: a forward pass, a merge and a divergence keep
+     * their speed in one JVM, whichever runs first). Fixed when the class loads, so one JVM runs only one of the two
+     * loops: the tests run both on small blocks, and there the one compiled first slows down once the other runs.
+     */
+    static final boolean WIDE = DoubleVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+    private static final VectorSpecies<Double> W = DoubleVector.SPECIES_512;
+    /** Elements per step: one 16-lane load of 16-bit inputs, four 256-bit or two 512-bit double vectors per input. */
     private static final int STEP = S.length();
 
     private VectorKernel() {}
 
     /** Lanes per step, for the description of the kernel in use. */
     static String describe() {
-        return "Vector API, " + D.length() + " doubles per vector";
+        return "Vector API, " + (WIDE ? W : D).length() + " doubles per vector";
     }
 
     /**
@@ -57,6 +68,11 @@ final class VectorKernel {
      * the (little-endian) buffers. Returns false, adding nothing, when the block holds a NaN or an infinity.
      */
     static boolean bf16(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
+        return WIDE ? bf16Wide(x, xAt, y, yAt, n, s) : bf16Narrow(x, xAt, y, yAt, n, s);
+    }
+
+    /** {@link #bf16} with 256-bit doubles: each widened float vector converts in two halves. */
+    static boolean bf16Narrow(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
         DoubleVector z = DoubleVector.zero(D);
         DoubleVector dot0 = z, dot1 = z, dot2 = z, dot3 = z, aa0 = z, aa1 = z, aa2 = z, aa3 = z;
         DoubleVector bb0 = z, bb1 = z, bb2 = z, bb3 = z, dd0 = z, dd1 = z, dd2 = z, dd3 = z;
@@ -111,6 +127,11 @@ final class VectorKernel {
 
     /** The same over float32 buffers. */
     static boolean f32(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
+        return WIDE ? f32Wide(x, xAt, y, yAt, n, s) : f32Narrow(x, xAt, y, yAt, n, s);
+    }
+
+    /** {@link #f32} with 256-bit doubles. */
+    static boolean f32Narrow(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
         DoubleVector z = DoubleVector.zero(D);
         DoubleVector dot0 = z, dot1 = z, dot2 = z, dot3 = z, aa0 = z, aa1 = z, aa2 = z, aa3 = z;
         DoubleVector bb0 = z, bb1 = z, bb2 = z, bb3 = z, dd0 = z, dd1 = z, dd2 = z, dd3 = z;
@@ -154,6 +175,77 @@ final class VectorKernel {
         for (; i < n; i++) PairKernel.addScalar(x.getFloat((xAt + i) << 2), y.getFloat((yAt + i) << 2), tail);
         return finish(dot0.add(dot1).add(dot2.add(dot3)), aa0.add(aa1).add(aa2.add(aa3)),
                 bb0.add(bb1).add(bb2.add(bb3)), dd0.add(dd1).add(dd2.add(dd3)), flips.reduceLanes(VectorOperators.ADD), tail, s);
+    }
+
+    /** {@link #bf16} with 512-bit doubles: each widened float vector converts in one piece. */
+    static boolean bf16Wide(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
+        DoubleVector z = DoubleVector.zero(W);
+        DoubleVector dot0 = z, dot1 = z, aa0 = z, aa1 = z, bb0 = z, bb1 = z, dd0 = z, dd1 = z;
+        ShortVector flips = ShortVector.zero(S);
+        int i = 0;
+        for (; i + STEP <= n; i += STEP) {
+            ShortVector sx = ShortVector.fromByteBuffer(S, x, (xAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
+            ShortVector sy = ShortVector.fromByteBuffer(S, y, (yAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
+            flips = flips.add(oppositeSigns(sx, sy));
+            IntVector ix = sx.reinterpretAsInts(), iy = sy.reinterpretAsInts();
+            DoubleVector x0 = (DoubleVector) ix.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    .convertShape(VectorOperators.F2D, W, 0);
+            DoubleVector x1 = (DoubleVector) ix.and(0xFFFF0000).reinterpretAsFloats()
+                    .convertShape(VectorOperators.F2D, W, 0);
+            DoubleVector y0 = (DoubleVector) iy.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    .convertShape(VectorOperators.F2D, W, 0);
+            DoubleVector y1 = (DoubleVector) iy.and(0xFFFF0000).reinterpretAsFloats()
+                    .convertShape(VectorOperators.F2D, W, 0);
+            dot0 = x0.fma(y0, dot0);
+            dot1 = x1.fma(y1, dot1);
+            aa0 = x0.fma(x0, aa0);
+            aa1 = x1.fma(x1, aa1);
+            bb0 = y0.fma(y0, bb0);
+            bb1 = y1.fma(y1, bb1);
+            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1);
+            dd0 = d0.fma(d0, dd0);
+            dd1 = d1.fma(d1, dd1);
+        }
+        PairKernel.Sums tail = new PairKernel.Sums();
+        for (; i < n; i++) {
+            PairKernel.addScalar(PairKernel.bf16At(x, xAt + i), PairKernel.bf16At(y, yAt + i), tail);
+        }
+        return finish(dot0.add(dot1), aa0.add(aa1), bb0.add(bb1), dd0.add(dd1), flips.reduceLanes(VectorOperators.ADD),
+                tail, s);
+    }
+
+    /** {@link #f32} with 512-bit doubles. */
+    static boolean f32Wide(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
+        DoubleVector z = DoubleVector.zero(W);
+        DoubleVector dot0 = z, dot1 = z, aa0 = z, aa1 = z, bb0 = z, bb1 = z, dd0 = z, dd1 = z;
+        IntVector flips = IntVector.zero(I);
+        int half = F.length();
+        int i = 0;
+        for (; i + STEP <= n; i += STEP) {
+            FloatVector fx0 = FloatVector.fromByteBuffer(F, x, (xAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
+            FloatVector fx1 = FloatVector.fromByteBuffer(F, x, (xAt + i + half) << 2, ByteOrder.LITTLE_ENDIAN);
+            FloatVector fy0 = FloatVector.fromByteBuffer(F, y, (yAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
+            FloatVector fy1 = FloatVector.fromByteBuffer(F, y, (yAt + i + half) << 2, ByteOrder.LITTLE_ENDIAN);
+            flips = flips.add(oppositeSigns(fx0.reinterpretAsInts(), fy0.reinterpretAsInts()))
+                    .add(oppositeSigns(fx1.reinterpretAsInts(), fy1.reinterpretAsInts()));
+            DoubleVector x0 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, W, 0);
+            DoubleVector x1 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, W, 0);
+            DoubleVector y0 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, W, 0);
+            DoubleVector y1 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, W, 0);
+            dot0 = x0.fma(y0, dot0);
+            dot1 = x1.fma(y1, dot1);
+            aa0 = x0.fma(x0, aa0);
+            aa1 = x1.fma(x1, aa1);
+            bb0 = y0.fma(y0, bb0);
+            bb1 = y1.fma(y1, bb1);
+            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1);
+            dd0 = d0.fma(d0, dd0);
+            dd1 = d1.fma(d1, dd1);
+        }
+        PairKernel.Sums tail = new PairKernel.Sums();
+        for (; i < n; i++) PairKernel.addScalar(x.getFloat((xAt + i) << 2), y.getFloat((yAt + i) << 2), tail);
+        return finish(dot0.add(dot1), aa0.add(aa1), bb0.add(bb1), dd0.add(dd1), flips.reduceLanes(VectorOperators.ADD),
+                tail, s);
     }
 
     /** {@link #oppositeSigns(IntVector, IntVector)} for 16-bit patterns (bf16: the sign is bit 15). */

@@ -217,6 +217,15 @@ public final class Checkpoint implements Closeable {
         return new TensorReader(file(t.file()), t);
     }
 
+    /**
+     * Copies the tensor's stored bytes {@code [from, from + dst.remaining())} into {@code dst} (see
+     * {@link TensorFile#readBytes}).
+     */
+    public void readBytes(String name, long from, java.nio.ByteBuffer dst) {
+        TensorInfo t = info(name);
+        file(t.file()).readBytes(t, from, dst);
+    }
+
     /** The tensor's stored bytes, memory-mapped (for copying non-float tensors unchanged). */
     public java.nio.ByteBuffer readRaw(String name) {
         TensorInfo t = info(name);

@@ -220,26 +220,20 @@ public final class SafetensorsFile implements TensorFile {
         int size = t.dtype().size();
         int perRead = READ_BYTES / size;
         ByteBuffer buf = READ_BUFFER.get();
-        long pos = dataStart + t.begin() + offset * size;
         for (int done = 0; done < n; ) {
             int k = Math.min(perRead, n - done);
             buf.clear().limit(k * size);
-            try {
-                while (buf.hasRemaining()) {
-                    int r = channel.read(buf, pos + buf.position());
-                    if (r < 0) {
-                        throw new CheckpointException(path + ": tensor '" + t.name() + "' ends early; the file is"
-                                + " truncated");
-                    }
-                }
-            } catch (IOException e) {
-                throw new CheckpointException(path + ": cannot read tensor '" + t.name() + "': " + e.getMessage(), e);
-            }
+            readBytes(t, (offset + done) * size, buf);
             buf.flip();
             Conversions.toFloats(buf, t.dtype(), dst, dstOff + done, k);
-            pos += (long) k * size;
             done += k;
         }
+    }
+
+    @Override
+    public void readBytes(TensorInfo t, long from, ByteBuffer dst) {
+        TensorBytes.checkRange(t, from, dst.remaining());
+        TensorBytes.read(path, channel, t, dataStart + t.begin() + from, dst);
     }
 
     /**

@@ -38,6 +38,14 @@ public interface TensorFile extends Closeable {
     /** The tensor's stored bytes, little-endian, row-major (at most 2 GiB: use readFloats in pieces beyond). */
     ByteBuffer map(TensorInfo t);
 
+    /**
+     * Copies the tensor's stored bytes {@code [from, from + dst.remaining())} (little-endian, row-major) into
+     * {@code dst}, advancing its position. For scans that read every byte once: a positional read into a buffer the
+     * caller reuses costs a copy, where a fresh mapping costs a page fault per 16 pages and a page-table teardown,
+     * and the buffer stays in cache for the arithmetic that follows.
+     */
+    void readBytes(TensorInfo t, long from, ByteBuffer dst);
+
     default Tensor read(String name) {
         TensorInfo t = info(name);
         if (t.numel() > Integer.MAX_VALUE - 8) {

@@ -202,6 +202,21 @@ public final class TorchFile implements TensorFile {
         }
     }
 
+    @Override
+    public void readBytes(TensorInfo t, long from, ByteBuffer dst) {
+        TensorBytes.checkRange(t, from, dst.remaining());
+        int size = t.dtype().size();
+        if (strided.containsKey(t.name())) {
+            if (from % size != 0 || dst.remaining() % size != 0) {
+                throw new IllegalArgumentException(t + ": bytes [" + from + ", " + (from + dst.remaining())
+                        + ") do not start and end on elements of a strided view");
+            }
+            gather(t, from / size, dst.remaining() / size, dst);
+            return;
+        }
+        TensorBytes.read(path, channel, t, t.begin() + from, dst);
+    }
+
     /** Copies elements [from, from + n) of a strided tensor, in row-major order, into {@code out}. */
     private void gather(TensorInfo t, long from, long n, ByteBuffer out) {
         Strided s = strided.get(t.name());

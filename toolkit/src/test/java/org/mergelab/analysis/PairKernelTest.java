@@ -80,9 +80,12 @@ class PairKernelTest {
             assertTrue(PairKernel.fast(f[0], f[1], 0, n, scalar));
             assertSums(expected, scalar, "scalar f32, n=" + n);
             if (PairKernel.VECTOR) {
-                PairKernel.Sums vector = new PairKernel.Sums();
-                assertTrue(VectorKernel.f32(f32Bytes(concat(new float[3], f[0])), 3, f32Bytes(f[1]), 0, n, vector));
-                assertSums(expected, vector, "vector f32, n=" + n);
+                PairKernel.Sums narrow = new PairKernel.Sums(), wide = new PairKernel.Sums();
+                ByteBuffer bx = f32Bytes(concat(new float[3], f[0])), by = f32Bytes(f[1]);
+                assertTrue(VectorKernel.f32Narrow(bx, 3, by, 0, n, narrow));
+                assertSums(expected, narrow, "256-bit vector f32, n=" + n);
+                assertTrue(VectorKernel.f32Wide(bx, 3, by, 0, n, wide));
+                assertSums(expected, wide, "512-bit vector f32, n=" + n);
             }
             float[][] h = data(n, n + 1000, true);
             expected = direct(h[0], h[1], n);
@@ -95,11 +98,13 @@ class PairKernelTest {
             assertTrue(PairKernel.fastBf16(hx, hy, n, scalarBf16));
             assertSums(expected, scalarBf16, "scalar bf16, n=" + n);
             if (PairKernel.VECTOR) {
-                PairKernel.Sums vector = new PairKernel.Sums();
+                PairKernel.Sums narrow = new PairKernel.Sums(), wide = new PairKernel.Sums();
                 // An offset start inside the buffer, as chunks of a tensor have.
                 ByteBuffer bx = bf16Bytes(concat(new float[5], h[0])), by = bf16Bytes(concat(new float[5], h[1]));
-                assertTrue(VectorKernel.bf16(bx, 5, by, 5, n, vector));
-                assertSums(expected, vector, "vector bf16, n=" + n);
+                assertTrue(VectorKernel.bf16Narrow(bx, 5, by, 5, n, narrow));
+                assertSums(expected, narrow, "256-bit vector bf16, n=" + n);
+                assertTrue(VectorKernel.bf16Wide(bx, 5, by, 5, n, wide));
+                assertSums(expected, wide, "512-bit vector bf16, n=" + n);
             }
         }
     }
@@ -116,13 +121,15 @@ class PairKernelTest {
         f[0][33] = Float.NaN;
         assertFalse(PairKernel.fast(f[0], f[1], 0, 40, new PairKernel.Sums()));
         if (PairKernel.VECTOR) {
-            assertFalse(VectorKernel.f32(f32Bytes(f[0]), 0, f32Bytes(f[1]), 0, 40, new PairKernel.Sums()));
+            assertFalse(VectorKernel.f32Narrow(f32Bytes(f[0]), 0, f32Bytes(f[1]), 0, 40, new PairKernel.Sums()));
+            assertFalse(VectorKernel.f32Wide(f32Bytes(f[0]), 0, f32Bytes(f[1]), 0, 40, new PairKernel.Sums()));
             // A whole run with a bad block in it: that block's finite pairs still count, the NaN is counted apart.
             PairKernel.Sums run = new PairKernel.Sums();
             VectorKernel.chunk(DType.BF16, bf16Bytes(f[0]), 0, bf16Bytes(f[1]), 0, 40, run);
             assertEquals(1, run.nonFinite);
             assertEquals(1, run.nonFiniteA);
-            assertFalse(VectorKernel.bf16(bf16Bytes(f[0]), 0, bf16Bytes(f[1]), 0, 40, new PairKernel.Sums()));
+            assertFalse(VectorKernel.bf16Narrow(bf16Bytes(f[0]), 0, bf16Bytes(f[1]), 0, 40, new PairKernel.Sums()));
+            assertFalse(VectorKernel.bf16Wide(bf16Bytes(f[0]), 0, bf16Bytes(f[1]), 0, 40, new PairKernel.Sums()));
         }
         TensorPairStats s = TensorPairStats.of(f[0], f[1], 40);
         assertEquals(1, s.nonFinite());
@@ -134,26 +141,32 @@ class PairKernelTest {
 
     @Test
     void chunksOfLargeTensorsAddUpToTheWholeTensor(@TempDir Path dir) throws IOException {
-        // Larger than two work chunks and not a multiple of a block: three chunks, a partial last block.
+        // Larger than two work chunks and not a multiple of a block: three chunks, a partial last block. Every stored
+        // dtype, and a pair of two dtypes (a bf16 fine-tune of a float32 base), which widens both to float32.
         int n = 2 * PairScan.CHUNK + 4099;
-        for (DType dtype : List.of(DType.BF16, DType.F32)) {
-            float[][] f = data(n, 3, dtype == DType.BF16);
+        DType[][] pairs = {{DType.BF16, DType.BF16}, {DType.F32, DType.F32}, {DType.F16, DType.F16},
+            {DType.F64, DType.F64}, {DType.F32, DType.BF16}};
+        for (DType[] dtypes : pairs) {
+            float[][] f = data(n, 3, dtypes[0] == DType.BF16);
             String name = "model.layers.0.mlp.down_proj.weight";
-            Path a = dir.resolve("a" + dtype + ".safetensors"), b = dir.resolve("b" + dtype + ".safetensors");
+            Path a = dir.resolve("a" + dtypes[0] + dtypes[1] + ".safetensors");
+            Path b = dir.resolve("b" + dtypes[0] + dtypes[1] + ".safetensors");
             for (int k = 0; k < 2; k++) {
                 try (SafetensorsWriter w = SafetensorsWriter.create(k == 0 ? a : b,
-                        List.of(new TensorSpec(name, dtype, new long[] {n})))) {
+                        List.of(new TensorSpec(name, dtypes[k], new long[] {n})))) {
                     w.write(name, f[k]);
                     w.finish();
                 }
             }
-            double[] e = direct(f[0], f[1], n);
             for (boolean vector : PairKernel.VECTOR ? new boolean[] {false, true} : new boolean[] {false}) {
                 TensorPairStats s;
+                double[] e;
                 try (Checkpoint ca = Checkpoint.open(a); Checkpoint cb = Checkpoint.open(b)) {
+                    // The sums are over the values as stored (rounded to fp16 or bf16), as the reader gives them.
+                    e = direct(ca.read(name).data(), cb.read(name).data(), n);
                     s = PairScan.run(ca, List.of(cb), List.of(name), List.of(new int[] {0}), vector)[0][0];
                 }
-                String what = dtype + (vector ? " vector" : " scalar");
+                String what = dtypes[0] + " against " + dtypes[1] + (vector ? " vector" : " scalar");
                 // Two million terms summed in different orders: both sums are good to about 1e-12.
                 assertEquals(e[0] / Math.sqrt(e[1]) / Math.sqrt(e[2]), s.cosine(), 1e-11, what);
                 assertEquals(Math.sqrt(e[3]), s.l2(), 1e-11 * Math.sqrt(e[3]), what);

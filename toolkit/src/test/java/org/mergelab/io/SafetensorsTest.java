@@ -106,6 +106,35 @@ class SafetensorsTest {
     }
 
     @Test
+    void readBytesCopiesAnyRangeOfATensorsStoredBytes() throws IOException {
+        Path file = dir.resolve("r.safetensors");
+        float[] a = {1, 2, 3}, b = new float[1000];
+        for (int i = 0; i < b.length; i++) b[i] = i * 0.5f - 100;
+        try (SafetensorsWriter w = SafetensorsWriter.create(file, List.of(new TensorSpec("a", DType.F32, shape(3)),
+                new TensorSpec("b", DType.BF16, shape(10, 100))))) {
+            w.write("a", a);
+            w.write("b", b);
+            w.finish();
+        }
+        byte[] data = parseRaw(file).data();
+        try (Checkpoint c = Checkpoint.open(file)) {
+            // b starts after a's 12 bytes; ranges at its start, inside it and at its end.
+            for (int[] range : new int[][] {{0, 2000}, {2, 6}, {1990, 10}, {777, 0}}) {
+                ByteBuffer dst = ByteBuffer.allocateDirect(range[1] + 3);
+                dst.position(3);
+                c.readBytes("b", range[0], dst);
+                assertEquals(dst.capacity(), dst.position(), "the buffer is filled and its position advanced");
+                for (int i = 0; i < range[1]; i++) {
+                    assertEquals(data[12 + range[0] + i], dst.get(3 + i), "byte " + (range[0] + i) + " of b");
+                }
+            }
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> c.readBytes("a", 8, ByteBuffer.allocate(8)));
+            assertTrue(e.getMessage().contains("[8, 16)") && e.getMessage().contains("12"), e.getMessage());
+        }
+    }
+
+    @Test
     void aTensorLargerThanTheFlushIntervalWrittenInChunksFromTwoThreadsReadsBackExactly() throws Exception {
         // 80 MB of float32: more than the writer's background flush interval, so flushes run while chunks arrive.
         // Through the page cache only: direct writes leave nothing to flush.

@@ -49,6 +49,17 @@ class TorchFileTest {
                 f.readFloats(t, 0, parts, 0, 7);
                 f.readFloats(t, 7, parts, 7, whole.length - 7);
                 assertArrayEquals(whole, parts);
+                // Stored bytes, gathered from the view or read straight from a contiguous one, in any range.
+                for (String name : List.of("weight_t", "row2")) {
+                    TensorInfo ti = f.info(name);
+                    byte[] expected = new byte[(int) ti.byteSize()];
+                    f.map(ti).get(expected);
+                    int size = ti.dtype().size();
+                    java.nio.ByteBuffer got = java.nio.ByteBuffer.allocate(expected.length);
+                    f.readBytes(ti, 0, got.limit(size));
+                    f.readBytes(ti, size, got.limit(expected.length));
+                    assertArrayEquals(expected, got.array(), file + " " + name);
+                }
             }
         }
     }
