@@ -41,8 +41,8 @@ public interface TensorFile extends Closeable {
     /**
      * Copies the tensor's stored bytes {@code [from, from + dst.remaining())} (little-endian, row-major) into
      * {@code dst}, advancing its position. For scans that read every byte once: a positional read into a buffer the
-     * caller reuses costs a copy, where a fresh mapping costs a page fault per 16 pages and a page-table teardown,
-     * and the buffer stays in cache for the arithmetic that follows.
+     * caller reuses costs a copy and nothing after it, where a fresh mapping costs a page fault per 16 pages and a
+     * page-table teardown when the collector gets to it.
      */
     void readBytes(TensorInfo t, long from, ByteBuffer dst);
 
