@@ -57,6 +57,38 @@ class WorkersTest {
     }
 
     @Test
+    void anInterruptedCallerWaitsForTheItemsUnderWayWithoutInterruptingThem() throws Exception {
+        CountDownLatch started = new CountDownLatch(2), release = new CountDownLatch(1);
+        AtomicInteger finished = new AtomicInteger();
+        AtomicBoolean workerInterrupted = new AtomicBoolean();
+        Throwable[] thrown = new Throwable[1];
+        boolean[] flagKept = new boolean[1];
+        Thread caller = new Thread(() -> {
+            try {
+                Workers.run(2, 2, "workers-test", () -> null, (state, item) -> {
+                    started.countDown();
+                    await(release);
+                    workerInterrupted.compareAndSet(false, Thread.currentThread().isInterrupted());
+                    finished.incrementAndGet();
+                });
+            } catch (Throwable t) {
+                thrown[0] = t;
+                flagKept[0] = Thread.currentThread().isInterrupted();
+            }
+        });
+        caller.start();
+        await(started);
+        caller.interrupt();
+        release.countDown();
+        caller.join();
+        assertTrue(thrown[0] instanceof IllegalStateException && thrown[0].getMessage().contains("interrupted"),
+                String.valueOf(thrown[0]));
+        assertTrue(flagKept[0], "the caller's interrupt flag is set again");
+        assertEquals(2, finished.get(), "the items under way ran to their end");
+        assertFalse(workerInterrupted.get(), "no worker is interrupted");
+    }
+
+    @Test
     void everyItemRunsOnceWithItsThreadsState() {
         int items = 1000;
         AtomicInteger[] runs = new AtomicInteger[items];
