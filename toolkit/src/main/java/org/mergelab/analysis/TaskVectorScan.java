@@ -67,6 +67,8 @@ final class TaskVectorScan {
         final float[][] tensors;
         /** The magnitudes in each top-k boundary bin. */
         final float[][] inBin = new float[TOP_SETS][0];
+        /** How many magnitudes fall in each cell (see {@link #CELL_BIN}), and how many of those lie above its boundary. */
+        final int[] cells = new int[CELLS], upper = new int[CELLS];
 
         Buffers(int models) {
             tensors = new float[models + 1][0];
@@ -144,10 +146,11 @@ final class TaskVectorScan {
         int q0 = q.length > 0 ? q[0] : 0, q1 = q.length > 1 ? q[1] : 0;
         int q2 = q.length > 2 ? q[2] : 0, q3 = q.length > 3 ? q[3] : 0;
         long below0 = 0, below1 = 0, below2 = 0, below3 = 0;
-        // Four interleaved histograms: neighbouring |δ| mostly share a bin, and one array would serialise the increments.
-        int[] hist = new int[4 * HIST_BINS];
-        // The same for the top-k selection's coarse bins.
-        int[] coarse = new int[4 * TopK.COARSE_BINS];
+        // One count per cell of 2^15 bit patterns gives both histograms after the loop: the log10 bins (a cell lies in
+        // one, except the few that straddle a boundary, whose elements above it are counted apart) and TopK's coarse
+        // bins (whole groups of cells). One increment, where the two histograms took two and a lookup: cells are
+        // narrow enough that neighbouring elements rarely share one, so the increments do not wait on each other.
+        int[] cells = buffers.cells, upper = buffers.upper;
         for (int i = 0; i < numel; i++) {
             float f = d[i];
             double v = f;
@@ -163,8 +166,9 @@ final class TaskVectorScan {
             below1 += (m - q1) >>> 31;
             below2 += (m - q2) >>> 31;
             below3 += (m - q3) >>> 31;
-            hist[(i & 3) * HIST_BINS + bin((float) a)]++;
-            coarse[(i & 3) * TopK.COARSE_BINS + (m >>> TopK.COARSE_SHIFT)]++;
+            int cell = m >>> CELL_SHIFT;
+            cells[cell]++;
+            if (STRADDLES[cell] && bin((float) a) != CELL_BIN[cell]) upper[cell]++;
         }
         long[] firstFour = {below0, below1, below2, below3};
         System.arraycopy(firstFour, 0, below, 0, Math.min(4, q.length));
@@ -173,8 +177,16 @@ final class TaskVectorScan {
             for (int i = 0; i < numel; i++) n += (TopK.magnitudeBits(d[i]) - q[k]) >>> 31;
             below[k] = n;
         }
-        for (int l = 0; l < 4; l++) {
-            for (int k = 0; k < HIST_BINS; k++) s.histogram[k] += hist[l * HIST_BINS + k];
+        long[] coarseCounts = new long[TopK.COARSE_BINS];
+        for (int cell = 0; cell < CELLS; cell++) {
+            int count = cells[cell];
+            if (count == 0) continue;
+            int up = upper[cell];
+            s.histogram[CELL_BIN[cell]] += count - up;
+            if (up > 0) s.histogram[CELL_BIN[cell] + 1] += up;
+            coarseCounts[cell >>> (TopK.COARSE_SHIFT - CELL_SHIFT)] += count;
+            cells[cell] = 0;
+            upper[cell] = 0;
         }
         s.sumSq = sumSq;
         s.sumAbs = sumAbs;
@@ -183,10 +195,6 @@ final class TaskVectorScan {
         s.zeros = zeros;
         s.below = below;
 
-        long[] coarseCounts = new long[TopK.COARSE_BINS];
-        for (int l = 0; l < 4; l++) {
-            for (int k = 0; k < TopK.COARSE_BINS; k++) coarseCounts[k] += coarse[l * TopK.COARSE_BINS + k];
-        }
         int kTies = TopK.count(o.tiesDensity(), numel);
         int[] ks = {TopK.count(0.01, numel), TopK.count(0.10, numel), kTies};
         TopK.Threshold[] th = new TopK.Threshold[ks.length];
@@ -428,16 +436,25 @@ final class TaskVectorScan {
 
     /** LOWER[b]: the smallest magnitude in bin b ≥ 1, 10^(−8 + (b − 1)/10); bin 0 is everything below 1e-8. */
     static final double[] LOWER = new double[HIST_BINS];
-    /** The bin of the smallest float in each cell of 2^15 consecutive bit patterns: a start for {@link #bin}. */
-    private static final byte[] BIN_OF_CELL = new byte[1 << 16];
+    /** Cells of 2^15 consecutive bit patterns of a magnitude: 1/256 of a factor of two each. */
+    static final int CELL_SHIFT = 15;
+    static final int CELLS = 1 << (31 - CELL_SHIFT);
+    /** The bin of the smallest float in each cell: a start for {@link #bin}. */
+    private static final byte[] CELL_BIN = new byte[CELLS];
+    /** Whether a cell holds floats of two bins (a bin's lower bound falls inside it; at most one does). */
+    private static final boolean[] STRADDLES = new boolean[CELLS];
 
     static {
         for (int b = 1; b < HIST_BINS; b++) LOWER[b] = Math.pow(10, HIST_MIN_LOG10 + (double) (b - 1) / HIST_PER_DECADE);
-        for (int cell = 0; cell < BIN_OF_CELL.length; cell++) {
-            double lowest = Float.intBitsToFloat(Math.min(cell << 15, 0x7f800000));
+        for (int cell = 0; cell < CELLS; cell++) {
+            double lowest = Float.intBitsToFloat(Math.min(cell << CELL_SHIFT, 0x7f800000));
             int b = 0;
             while (b + 1 < HIST_BINS && lowest >= LOWER[b + 1]) b++;
-            BIN_OF_CELL[cell] = (byte) b;
+            CELL_BIN[cell] = (byte) b;
+        }
+        for (int cell = 0; cell < CELLS; cell++) {
+            float highest = Float.intBitsToFloat(Math.min((cell << CELL_SHIFT) | ((1 << CELL_SHIFT) - 1), 0x7f800000));
+            STRADDLES[cell] = bin(highest) != CELL_BIN[cell];
         }
     }
 
@@ -446,7 +463,7 @@ final class TaskVectorScan {
      * the last everything from 10 up. A table lookup on the float's top bits, then at most a step or two.
      */
     static int bin(float a) {
-        int b = BIN_OF_CELL[TopK.magnitudeBits(a) >>> 15];
+        int b = CELL_BIN[TopK.magnitudeBits(a) >>> CELL_SHIFT];
         while (b + 1 < HIST_BINS && a >= LOWER[b + 1]) b++;
         return b;
     }

@@ -1,14 +1,65 @@
 package org.mergelab.analysis;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mergelab.io.Checkpoint;
+import org.mergelab.io.DType;
+import org.mergelab.io.SafetensorsWriter;
+import org.mergelab.io.TensorSpec;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class TaskVectorScanTest {
+    /**
+     * The magnitude histogram, counted per cell of bit patterns and split where a cell straddles a bin's lower bound,
+     * puts every element where the definition does (the largest b with |δ| >= 10^(−8 + (b − 1)/10)): checked on the
+     * floats at, just below and just above every bound, as a whole scan computes it.
+     */
+    @Test
+    void histogramBinsEveryBoundaryFloatAsTheDefinitionDoes(@TempDir Path dir) throws IOException {
+        List<Float> values = new ArrayList<>(List.of(0f, -0f, Float.MIN_VALUE, 1e-30f, 1e30f, -3e38f));
+        for (int b = 1; b < TaskVectorScan.HIST_BINS; b++) {
+            float bound = (float) TaskVectorScan.LOWER[b];
+            for (float v : new float[] {bound, Math.nextDown(bound), Math.nextUp(bound)}) {
+                values.add(v);
+                values.add(-v);
+            }
+        }
+        Random r = new Random(11);
+        for (int i = 0; i < 5000; i++) values.add((float) (r.nextGaussian() * Math.pow(10, -9 + 10 * r.nextDouble())));
+        float[] tuned = new float[values.size()];
+        for (int i = 0; i < tuned.length; i++) tuned[i] = values.get(i);
+        long[] expected = new long[TaskVectorScan.HIST_BINS];
+        for (float v : tuned) {
+            int b = 0;
+            while (b + 1 < TaskVectorScan.HIST_BINS && Math.abs((double) v) >= TaskVectorScan.LOWER[b + 1]) b++;
+            expected[b]++;
+        }
+        String name = "model.layers.0.mlp.up_proj.weight";
+        Path base = dir.resolve("base.safetensors"), fine = dir.resolve("tuned.safetensors");
+        for (Path p : List.of(base, fine)) {
+            try (SafetensorsWriter w = SafetensorsWriter.create(p,
+                    List.of(new TensorSpec(name, DType.F32, new long[] {tuned.length})))) {
+                w.write(name, p == base ? new float[tuned.length] : tuned);
+                w.finish();
+            }
+        }
+        try (Checkpoint cb = Checkpoint.open(base); Checkpoint ct = Checkpoint.open(fine)) {
+            TaskVectorScan.TensorStats t = TaskVectorScan.run(cb, List.of(ct), List.of(name),
+                    TaskVectors.Options.defaults()).get(0);
+            assertArrayEquals(expected, t.models[0].histogram);
+        }
+    }
+
     /** The branch-free count {@code Σ (m − q) >>> 31} equals counting {@code |δ| <= t} in double, edge values included. */
     @Test
     void thresholdCountsByBitPatternEqualTheComparisonInDouble() {
