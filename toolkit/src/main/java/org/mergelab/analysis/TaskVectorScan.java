@@ -55,10 +55,41 @@ final class TaskVectorScan {
         long budget = Runtime.getRuntime().maxMemory() / 2;
         int threads = (int) Math.max(1, Math.min(Math.min(names.size(), Runtime.getRuntime().availableProcessors()),
                 budget / Math.max(1, perThread)));
+        long elements = names.stream().mapToLong(t -> base.info(t).numel()).sum() * n;
+        boolean vector = PairKernel.VECTOR && elements >= PairKernel.VECTOR_MIN_PAIRS && VectorCheck.WORKS;
         TensorStats[] out = new TensorStats[names.size()];
         Workers.run(threads, names.size(), "mergelab-task-vectors", () -> new Buffers(n),
-                (buf, i) -> out[i] = tensor(base, tuned, names.get(i), options, buf));
+                (buf, i) -> out[i] = tensor(base, tuned, names.get(i), options, vector, buf));
         return List.of(out);
+    }
+
+    /** Loads {@link VectorMoments} on first use and warms it up; a failure leaves the scalar loop in charge. */
+    private static final class VectorCheck {
+        static final boolean WORKS = check();
+
+        private static boolean check() {
+            try {
+                float[] d = new float[256];
+                for (int i = 0; i < d.length; i++) d[i] = (i % 7) * 0.25f - 0.5f;
+                int[] q = atOrBelowBits(new double[] {0.1, 0.3, 0.6, 1});
+                double[] sums = new double[4], expected = new double[4];
+                long[] counts = new long[5], expectedCounts = new long[5];
+                VectorMoments.of(d, 37, 0.1, q, sums, counts);
+                moments(d, 37, 0.1, q, expected, expectedCounts);
+                if (!java.util.Arrays.equals(counts, expectedCounts)) return false;
+                for (int k = 0; k < 4; k++) if (Math.abs(sums[k] - expected[k]) > 1e-12 * expected[k]) return false;
+                // Until C2 compiles it, a Vector API loop runs a hundred times slower than the scalar one.
+                org.mergelab.io.KernelWarmUp w = new org.mergelab.io.KernelWarmUp();
+                while (w.more()) {
+                    long t = System.nanoTime();
+                    VectorMoments.of(d, d.length, 0.1, q, sums, counts);
+                    w.took(System.nanoTime() - t);
+                }
+                return true;
+            } catch (LinkageError | RuntimeException e) {
+                return false;
+            }
+        }
     }
 
     /** One thread's arrays, reused from tensor to tensor. */
@@ -81,7 +112,7 @@ final class TaskVectorScan {
     }
 
     private static TensorStats tensor(Checkpoint base, List<Checkpoint> tuned, String name,
-                                      TaskVectors.Options o, Buffers buffers) {
+                                      TaskVectors.Options o, boolean vector, Buffers buffers) {
         int numel = Math.toIntExact(base.info(name).numel());
         int n = tuned.size();
         float[][] buf = buffers.tensors;
@@ -96,7 +127,7 @@ final class TaskVectorScan {
         for (int m = 0; m < n; m++) {
             d[m] = buf[m];
             tuned.get(m).readInto(name, d[m]);
-            t.models[m] = modelStats(b, d[m], numel, name, m, o, buffers);
+            t.models[m] = modelStats(b, d[m], numel, name, m, o, vector, buffers);
         }
         t.dots = new double[n][n];
         for (int i = 0; i < n; i++) {
@@ -118,7 +149,7 @@ final class TaskVectorScan {
 
     /** Turns {@code d} (the tuned tensor) into δ = d − base in place and measures it. */
     private static ModelStats modelStats(float[] base, float[] d, int numel, String name, int model,
-                                         TaskVectors.Options o, Buffers buffers) {
+                                         TaskVectors.Options o, boolean vector, Buffers buffers) {
         ModelStats s = new ModelStats();
         s.numel = numel;
         double sumSqBase = 0, sum = 0;
@@ -137,41 +168,25 @@ final class TaskVectorScan {
         s.sumSqBase = sumSqBase;
         s.sum = sum;
         double mean = numel == 0 ? 0 : sum / numel;
-        double sumSq = 0, sumAbs = 0, m2 = 0, m4 = 0;
-        long zeros = 0;
         int[] q = atOrBelowBits(o.thresholds());
         long[] below = new long[q.length];
-        // The first four thresholds are counted here, in locals: counts kept in an array make every element wait
-        // for the previous element's store (this loop ran eight times slower that way). Any others: below.
-        int q0 = q.length > 0 ? q[0] : 0, q1 = q.length > 1 ? q[1] : 0;
-        int q2 = q.length > 2 ? q[2] : 0, q3 = q.length > 3 ? q[3] : 0;
-        long below0 = 0, below1 = 0, below2 = 0, below3 = 0;
+        // sums: Σδ², Σ|δ|, Σ(δ − mean)², Σ(δ − mean)⁴; counts: zeros, then at or below each of the first four thresholds.
+        double[] sums = new double[4];
+        long[] counts = new long[5];
+        if (vector) VectorMoments.of(d, numel, mean, q, sums, counts);
+        else moments(d, numel, mean, q, sums, counts);
         // One count per cell of 2^15 bit patterns gives both histograms after the loop: the log10 bins (a cell lies in
         // one, except the few that straddle a boundary, whose elements above it are counted apart) and TopK's coarse
         // bins (whole groups of cells). One increment, where the two histograms took two and a lookup: cells are
         // narrow enough that neighbouring elements rarely share one, so the increments do not wait on each other.
         int[] cells = buffers.cells, upper = buffers.upper;
         for (int i = 0; i < numel; i++) {
-            float f = d[i];
-            double v = f;
-            double a = Math.abs(v);
-            sumSq += v * v;
-            sumAbs += a;
-            double c = v - mean, c2 = c * c;
-            m2 += c2;
-            m4 += c2 * c2;
-            zeros += v == 0 ? 1 : 0;
-            int m = TopK.magnitudeBits(f);
-            below0 += (m - q0) >>> 31;
-            below1 += (m - q1) >>> 31;
-            below2 += (m - q2) >>> 31;
-            below3 += (m - q3) >>> 31;
-            int cell = m >>> CELL_SHIFT;
+            float a = Math.abs(d[i]);
+            int cell = TopK.magnitudeBits(a) >>> CELL_SHIFT;
             cells[cell]++;
-            if (STRADDLES[cell] && bin((float) a) != CELL_BIN[cell]) upper[cell]++;
+            if (STRADDLES[cell] && bin(a) != CELL_BIN[cell]) upper[cell]++;
         }
-        long[] firstFour = {below0, below1, below2, below3};
-        System.arraycopy(firstFour, 0, below, 0, Math.min(4, q.length));
+        System.arraycopy(counts, 1, below, 0, Math.min(4, q.length));
         for (int k = 4; k < q.length; k++) {
             long n = 0;
             for (int i = 0; i < numel; i++) n += (TopK.magnitudeBits(d[i]) - q[k]) >>> 31;
@@ -188,11 +203,11 @@ final class TaskVectorScan {
             cells[cell] = 0;
             upper[cell] = 0;
         }
-        s.sumSq = sumSq;
-        s.sumAbs = sumAbs;
-        s.m2 = m2;
-        s.m4 = m4;
-        s.zeros = zeros;
+        s.sumSq = sums[0];
+        s.sumAbs = sums[1];
+        s.m2 = sums[2];
+        s.m4 = sums[3];
+        s.zeros = counts[0];
         s.below = below;
 
         int kTies = TopK.count(o.tiesDensity(), numel);
@@ -224,6 +239,40 @@ final class TaskVectorScan {
         s.dareAbs = dareAbs;
         s.dareSq = dareSq;
         return s;
+    }
+
+    /**
+     * {@link VectorMoments#of}'s sums and counts, one element at a time. The first four thresholds are counted in
+     * locals: counts kept in an array make every element wait for the previous element's store (this loop ran eight
+     * times slower that way).
+     */
+    static void moments(float[] d, int n, double mean, int[] q, double[] sums, long[] counts) {
+        double sumSq = 0, sumAbs = 0, m2 = 0, m4 = 0;
+        long zeros = 0, below0 = 0, below1 = 0, below2 = 0, below3 = 0;
+        int q0 = q.length > 0 ? q[0] : 0, q1 = q.length > 1 ? q[1] : 0;
+        int q2 = q.length > 2 ? q[2] : 0, q3 = q.length > 3 ? q[3] : 0;
+        for (int i = 0; i < n; i++) {
+            double v = d[i], c = v - mean, c2 = c * c;
+            sumSq += v * v;
+            sumAbs += Math.abs(v);
+            m2 += c2;
+            m4 += c2 * c2;
+            int m = TopK.magnitudeBits(d[i]);
+            zeros += (m - 1) >>> 31;
+            below0 += (m - q0) >>> 31;
+            below1 += (m - q1) >>> 31;
+            below2 += (m - q2) >>> 31;
+            below3 += (m - q3) >>> 31;
+        }
+        sums[0] += sumSq;
+        sums[1] += sumAbs;
+        sums[2] += m2;
+        sums[3] += m4;
+        counts[0] += zeros;
+        counts[1] += below0;
+        counts[2] += below1;
+        counts[3] += below2;
+        counts[4] += below3;
     }
 
     /**

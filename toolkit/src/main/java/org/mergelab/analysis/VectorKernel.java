@@ -35,8 +35,10 @@ final class VectorKernel {
      * are wide, which leaves the other kernels' code alone (measured: a forward pass, a merge and a divergence keep
      * their speed in one JVM, whichever runs first). Fixed when the class loads, so one JVM runs only one of the two
      * loops: the tests run both on small blocks, and there the one compiled first slows down once the other runs.
+     * {@code -Dmergelab.vector.wide=false} keeps 256-bit doubles (the build runs the kernels' tests that way too).
      */
-    static final boolean WIDE = DoubleVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+    static final boolean WIDE = Boolean.parseBoolean(System.getProperty("mergelab.vector.wide", "true"))
+            && DoubleVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
     private static final VectorSpecies<Double> W = DoubleVector.SPECIES_512;
     /** Elements per step: one 16-lane load of 16-bit inputs, four 256-bit or two 512-bit double vectors per input. */
     private static final int STEP = S.length();

@@ -60,6 +60,55 @@ class TaskVectorScanTest {
         }
     }
 
+    /**
+     * The moments and counts, scalar and Vector API alike, equal the definitions computed one element at a time in
+     * double: lengths around the vector width, zeros of both signs, magnitudes exactly at thresholds.
+     */
+    @Test
+    void momentsAndCountsMatchTheDefinitionsInBothLoops() {
+        Random r = new Random(13);
+        double[] thresholds = {1e-5, (float) 1e-4, 1e-3, 0.05};
+        int[] q = TaskVectorScan.atOrBelowBits(thresholds);
+        for (int n : new int[] {0, 1, 7, 8, 9, 31, 1000, 4099}) {
+            float[] d = new float[n];
+            for (int i = 0; i < n; i++) {
+                d[i] = switch (i % 6) {
+                    case 0 -> 0f;
+                    case 1 -> -0f;
+                    case 2 -> (float) 1e-4 * (r.nextBoolean() ? 1 : -1);
+                    default -> (float) (r.nextGaussian() * 0.02);
+                };
+            }
+            double mean = 0.003;
+            double[] e = new double[4];
+            long[] ec = new long[5];
+            for (float f : d) {
+                double v = f;
+                e[0] += v * v;
+                e[1] += Math.abs(v);
+                e[2] += Math.pow(v - mean, 2);
+                e[3] += Math.pow(v - mean, 4);
+                ec[0] += v == 0 ? 1 : 0;
+                for (int k = 0; k < 4; k++) ec[1 + k] += Math.abs(v) <= thresholds[k] ? 1 : 0;
+            }
+            double[] sums = new double[4];
+            long[] counts = new long[5];
+            TaskVectorScan.moments(d, n, mean, q, sums, counts);
+            assertMoments(e, ec, sums, counts, "scalar, n=" + n);
+            if (PairKernel.VECTOR) {
+                sums = new double[4];
+                counts = new long[5];
+                VectorMoments.of(d, n, mean, q, sums, counts);
+                assertMoments(e, ec, sums, counts, "Vector API, " + (VectorKernel.WIDE ? 512 : 256) + "-bit doubles, n=" + n);
+            }
+        }
+    }
+
+    private static void assertMoments(double[] e, long[] ec, double[] sums, long[] counts, String what) {
+        for (int k = 0; k < 4; k++) assertEquals(e[k], sums[k], 1e-12 * e[k], what + " sum " + k);
+        assertArrayEquals(ec, counts, what + " counts");
+    }
+
     /** The branch-free count {@code Σ (m − q) >>> 31} equals counting {@code |δ| <= t} in double, edge values included. */
     @Test
     void thresholdCountsByBitPatternEqualTheComparisonInDouble() {
