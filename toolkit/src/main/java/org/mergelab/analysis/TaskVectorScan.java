@@ -192,15 +192,12 @@ final class TaskVectorScan {
             for (int i = 0; i < numel; i++) n += (TopK.magnitudeBits(d[i]) - q[k]) >>> 31;
             below[k] = n;
         }
-        long[] coarseCounts = new long[TopK.COARSE_BINS];
         for (int cell = 0; cell < CELLS; cell++) {
             int count = cells[cell];
             if (count == 0) continue;
             int up = upper[cell];
             s.histogram[CELL_BIN[cell]] += count - up;
             if (up > 0) s.histogram[CELL_BIN[cell] + 1] += up;
-            coarseCounts[cell >>> (TopK.COARSE_SHIFT - CELL_SHIFT)] += count;
-            cells[cell] = 0;
             upper[cell] = 0;
         }
         s.sumSq = sums[0];
@@ -213,7 +210,8 @@ final class TaskVectorScan {
         int kTies = TopK.count(o.tiesDensity(), numel);
         int[] ks = {TopK.count(0.01, numel), TopK.count(0.10, numel), kTies};
         TopK.Threshold[] th = new TopK.Threshold[ks.length];
-        double[] top = top(d, numel, ks, coarseCounts, th, buffers, numel / 2 + 1024);
+        double[] top = top(d, numel, ks, cells, th, buffers, numel / 2 + 1024);
+        java.util.Arrays.fill(cells, 0);
         s.top1Abs = top[0];
         s.top1Sq = top[1];
         s.top10Abs = top[2];
@@ -313,30 +311,35 @@ final class TaskVectorScan {
 
     /**
      * The top-k thresholds of {@code d} for each k, into {@code th}, and Σ|δ|, Σδ² over each top k (as
-     * {@link #topSums}), with one pass over {@code d}: {@code coarse} holds how many magnitudes fall in each of
-     * {@link TopK}'s coarse bins, so each k's boundary bin is known; elements in bins above it are summed, those in it
-     * collected, and the selection finishes among those. Where the boundary bins hold more than
-     * {@code maxInBins} elements (a tensor of a few distinct values), it falls back to selecting over all of
-     * {@code d}, which needs no room.
+     * {@link #topSums}), with one pass over {@code d}: {@code cells} holds how many magnitudes fall in each cell (see
+     * {@link #CELL_SHIFT}), so each k's boundary cell is known; elements in cells above it are summed, those in it
+     * collected, and the selection finishes among those. Where the boundary cells hold more than {@code maxInBins}
+     * elements (a tensor of a few distinct values), it falls back to selecting over all of {@code d}, which needs no
+     * room.
      */
-    static double[] top(float[] d, int n, int[] ks, long[] coarse, TopK.Threshold[] th, Buffers buffers,
+    static double[] top(float[] d, int n, int[] ks, int[] cells, TopK.Threshold[] th, Buffers buffers,
                         long maxInBins) {
         int m = ks.length;
         if (m > TOP_SETS) throw new IllegalArgumentException(m + " top-k sets, at most " + TOP_SETS);
         TopK.Coarse[] c = new TopK.Coarse[m];
-        // The distinct boundary bins (unused slots hold a bin no element reaches), and each k's slot among them.
-        int[] bins = {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE};
+        // The distinct boundary cells (unused slots hold a cell no element reaches), and each k's slot among them.
+        int[] bounds = {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE};
         int[] slot = new int[m];
         int distinct = 0;
         long inBins = 0;
         for (int j = 0; j < m; j++) {
-            c[j] = TopK.coarse(coarse, ks[j]);
-            if (c[j] == null) continue;
+            if (ks[j] == 0) continue;
+            long above = 0;
+            int cell = CELLS - 1;
+            while (above + cells[cell] < ks[j]) above += cells[cell--];
+            // The refinement starts from the cell's coarse bin, with the elements of the cell alone and the count of
+            // all the elements above the cell: a cell lies inside one coarse bin.
+            c[j] = new TopK.Coarse(ks[j], cell >>> (TopK.COARSE_SHIFT - CELL_SHIFT), (int) above);
             int at = 0;
-            while (at < distinct && bins[at] != c[j].bin()) at++;
+            while (at < distinct && bounds[at] != cell) at++;
             if (at == distinct) {
-                bins[distinct++] = c[j].bin();
-                inBins += coarse[c[j].bin()];
+                bounds[distinct++] = cell;
+                inBins += cells[cell];
             }
             slot[j] = at;
         }
@@ -345,29 +348,28 @@ final class TaskVectorScan {
             System.arraycopy(all, 0, th, 0, m);
             return topSums(d, n, th);
         }
-        int bin0 = bins[0], bin1 = bins[1], bin2 = bins[2];
-        int lowest = Math.min(bin0, Math.min(bin1, bin2));
-        float[] in0 = buffers.inBin(0, distinct > 0 ? coarse[bin0] : 0);
-        float[] in1 = buffers.inBin(1, distinct > 1 ? coarse[bin1] : 0);
-        float[] in2 = buffers.inBin(2, distinct > 2 ? coarse[bin2] : 0);
+        int cell0 = bounds[0], cell1 = bounds[1], cell2 = bounds[2];
+        float[] in0 = buffers.inBin(0, distinct > 0 ? cells[cell0] : 0);
+        float[] in1 = buffers.inBin(1, distinct > 1 ? cells[cell1] : 0);
+        float[] in2 = buffers.inBin(2, distinct > 2 ? cells[cell2] : 0);
         int n0 = 0, n1 = 0, n2 = 0;
         double abs0 = 0, abs1 = 0, abs2 = 0, sq0 = 0, sq1 = 0, sq2 = 0;
         for (int i = 0; i < n; i++) {
             float f = Math.abs(d[i]);
-            int bin = TopK.magnitudeBits(f) >>> TopK.COARSE_SHIFT;
-            if (bin < lowest) continue;
+            int cell = TopK.magnitudeBits(f) >>> CELL_SHIFT;
             double a = f, a2 = a * a;
-            // 0 or 1 rather than a branch: whether an entry is above a bin is a coin toss to the predictor.
-            double above0 = bin > bin0 ? 1 : 0, above1 = bin > bin1 ? 1 : 0, above2 = bin > bin2 ? 1 : 0;
+            // 0 or 1 rather than a branch: whether an entry is above a bound is a coin toss to the predictor. Whether
+            // it is in a boundary cell is not (few are), so those stay branches.
+            int above0 = (cell0 - cell) >>> 31, above1 = (cell1 - cell) >>> 31, above2 = (cell2 - cell) >>> 31;
             abs0 += above0 * a;
             sq0 += above0 * a2;
             abs1 += above1 * a;
             sq1 += above1 * a2;
             abs2 += above2 * a;
             sq2 += above2 * a2;
-            if (bin == bin0) in0[n0++] = f;
-            else if (bin == bin1) in1[n1++] = f;
-            else if (bin == bin2) in2[n2++] = f;
+            if (cell == cell0) in0[n0++] = f;
+            else if (cell == cell1) in1[n1++] = f;
+            else if (cell == cell2) in2[n2++] = f;
         }
         float[][] in = {in0, in1, in2};
         int[] count = {n0, n1, n2};
@@ -380,7 +382,7 @@ final class TaskVectorScan {
             }
             int s = slot[j];
             th[j] = c[j].refine(in[s], count[s]);
-            // The boundary bin's share: its elements above the threshold, and the ties the top k takes.
+            // The boundary cell's share: its elements above the threshold, and the ties the top k takes.
             double[] inBin = topSums(in[s], count[s], new TopK.Threshold[] {th[j]});
             out[2 * j] = abs[s] + inBin[0];
             out[2 * j + 1] = sq[s] + inBin[1];

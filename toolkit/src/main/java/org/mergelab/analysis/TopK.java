@@ -151,30 +151,18 @@ final class TopK {
 
     /** Bits below the coarse bins: a coarse bin is a magnitude's sign-free exponent and top three mantissa bits. */
     static final int COARSE_SHIFT = 20;
-    /** Coarse bins, one per value of bits 30..20 of a magnitude. */
-    static final int COARSE_BINS = 1 << 11;
 
-    /** Where the k-th largest magnitude lies at coarse resolution: its bin, and how many elements lie in bins above. */
+    /**
+     * Where the k-th largest magnitude lies, for a caller whose own pass counted the magnitudes at a resolution at
+     * least as fine as the coarse bins: its coarse bin, and how many elements lie above the part of it the caller
+     * collected (the elements {@link #refine} is given).
+     */
     record Coarse(int k, int bin, int above) {
         /** The full threshold, from the magnitudes of the elements in this bin ({@code inBin[0..m)}, as floats). */
         Threshold refine(float[] inBin, int m) {
             Threshold t = select(inBin, m, new int[] {k - above}, 1, bin << COARSE_SHIFT)[0];
             return new Threshold(k, t.bits(), above + t.above());
         }
-    }
-
-    /**
-     * The coarse bin of the k-th largest magnitude, from {@code counts[bin]} (how many magnitudes each coarse bin
-     * holds), for a caller whose own pass over the data counted them: the refinement then needs only that bin's
-     * elements (a few percent of a tensor's, up to a fifth for the top 1 %, 10 % and 20 % of a bf16 task vector), where {@link #select(float[], int, int[])} reads the array three times.
-     * Null for {@code k = 0}.
-     */
-    static Coarse coarse(long[] counts, int k) {
-        if (k == 0) return null;
-        long above = 0;
-        int bin = COARSE_BINS - 1;
-        while (above + counts[bin] < k) above += counts[bin--];
-        return new Coarse(k, bin, (int) above);
     }
 
     /** k for "the top {@code fraction}": at least one element of a non-empty tensor, as mergekit's magnitude pruning. */

@@ -137,7 +137,7 @@ class TaskVectorScanTest {
     }
 
     /**
-     * The one-pass top-k (coarse bins counted beforehand, the boundary bins' elements collected and selected among)
+     * The one-pass top-k (cells counted beforehand, the boundary cells' elements collected and selected among)
      * gives the thresholds a full selection gives and the sums of the top k magnitudes that sorting gives, ties
      * included; and so does its fallback for boundary bins too full to collect.
      */
@@ -150,8 +150,8 @@ class TaskVectorScanTest {
         for (int i = 0; i < n; i++) {
             d[i] = fewValues ? (r.nextInt(21) - 10) * 0.25f : (float) (r.nextGaussian() * 1e-3);
         }
-        long[] coarse = new long[TopK.COARSE_BINS];
-        for (float v : d) coarse[TopK.magnitudeBits(v) >>> TopK.COARSE_SHIFT]++;
+        int[] cells = new int[TaskVectorScan.CELLS];
+        for (float v : d) cells[TopK.magnitudeBits(v) >>> TaskVectorScan.CELL_SHIFT]++;
         double[] sorted = new double[n];
         for (int i = 0; i < n; i++) sorted[i] = Math.abs(d[i]);
         Arrays.sort(sorted);
@@ -159,7 +159,7 @@ class TaskVectorScanTest {
         for (int[] ks : cases) {
             for (long room : new long[] {Long.MAX_VALUE, 0}) {
                 TopK.Threshold[] th = new TopK.Threshold[ks.length];
-                double[] sums = TaskVectorScan.top(d, n, ks, coarse, th, new TaskVectorScan.Buffers(1), room);
+                double[] sums = TaskVectorScan.top(d, n, ks, cells, th, new TaskVectorScan.Buffers(1), room);
                 TopK.Threshold[] full = TopK.select(d, n, ks);
                 for (int j = 0; j < ks.length; j++) {
                     String at = Arrays.toString(ks) + " k = " + ks[j] + (room == 0 ? " (fallback)" : "");
