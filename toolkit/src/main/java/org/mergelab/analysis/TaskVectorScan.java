@@ -63,7 +63,7 @@ final class TaskVectorScan {
         return List.of(out);
     }
 
-    /** Loads {@link VectorMoments} on first use and warms it up; a failure leaves the scalar loop in charge. */
+    /** Loads {@link TaskVectorLanes} on first use and warms it up; a failure leaves the scalar loops in charge. */
     private static final class VectorCheck {
         static final boolean WORKS = check();
 
@@ -74,15 +74,19 @@ final class TaskVectorScan {
                 int[] q = atOrBelowBits(new double[] {0.1, 0.3, 0.6, 1});
                 double[] sums = new double[4], expected = new double[4];
                 long[] counts = new long[5], expectedCounts = new long[5];
-                VectorMoments.of(d, 37, 0.1, q, sums, counts);
+                TaskVectorLanes.moments(d, 37, 0.1, q, sums, counts);
                 moments(d, 37, 0.1, q, expected, expectedCounts);
                 if (!java.util.Arrays.equals(counts, expectedCounts)) return false;
                 for (int k = 0; k < 4; k++) if (Math.abs(sums[k] - expected[k]) > 1e-12 * expected[k]) return false;
                 // Until C2 compiles it, a Vector API loop runs a hundred times slower than the scalar one.
                 org.mergelab.io.KernelWarmUp w = new org.mergelab.io.KernelWarmUp();
+                int[] bounds = {TopK.magnitudeBits(0.3f) >>> CELL_SHIFT, TopK.magnitudeBits(0.6f) >>> CELL_SHIFT,
+                    Integer.MAX_VALUE};
+                double[] above = new double[2 * TOP_SETS];
                 while (w.more()) {
                     long t = System.nanoTime();
-                    VectorMoments.of(d, d.length, 0.1, q, sums, counts);
+                    TaskVectorLanes.moments(d, d.length, 0.1, q, sums, counts);
+                    TaskVectorLanes.aboveSums(d, d.length, bounds, above);
                     w.took(System.nanoTime() - t);
                 }
                 return true;
@@ -98,7 +102,7 @@ final class TaskVectorScan {
         final float[][] tensors;
         /** The magnitudes in each top-k boundary bin. */
         final float[][] inBin = new float[TOP_SETS][0];
-        /** How many magnitudes fall in each cell (see {@link #CELL_BIN}), and how many of those lie above its boundary. */
+        /** How many magnitudes fall in each cell (see {@link #CELL_BIN}), and how many of those lie above its bound. */
         final int[] cells = new int[CELLS], upper = new int[CELLS];
 
         Buffers(int models) {
@@ -170,10 +174,11 @@ final class TaskVectorScan {
         double mean = numel == 0 ? 0 : sum / numel;
         int[] q = atOrBelowBits(o.thresholds());
         long[] below = new long[q.length];
-        // sums: Σδ², Σ|δ|, Σ(δ − mean)², Σ(δ − mean)⁴; counts: zeros, then at or below each of the first four thresholds.
+        // sums: Σδ², Σ|δ|, Σ(δ − mean)², Σ(δ − mean)⁴; counts: zeros, then at or below each of the first four
+        // thresholds.
         double[] sums = new double[4];
         long[] counts = new long[5];
-        if (vector) VectorMoments.of(d, numel, mean, q, sums, counts);
+        if (vector) TaskVectorLanes.moments(d, numel, mean, q, sums, counts);
         else moments(d, numel, mean, q, sums, counts);
         // One count per cell of 2^15 bit patterns gives both histograms after the loop: the log10 bins (a cell lies in
         // one, except the few that straddle a boundary, whose elements above it are counted apart) and TopK's coarse
@@ -210,7 +215,7 @@ final class TaskVectorScan {
         int kTies = TopK.count(o.tiesDensity(), numel);
         int[] ks = {TopK.count(0.01, numel), TopK.count(0.10, numel), kTies};
         TopK.Threshold[] th = new TopK.Threshold[ks.length];
-        double[] top = top(d, numel, ks, cells, th, buffers, numel / 2 + 1024);
+        double[] top = top(d, numel, ks, cells, th, buffers, numel / 2 + 1024, vector);
         java.util.Arrays.fill(cells, 0);
         s.top1Abs = top[0];
         s.top1Sq = top[1];
@@ -240,9 +245,9 @@ final class TaskVectorScan {
     }
 
     /**
-     * {@link VectorMoments#of}'s sums and counts, one element at a time. The first four thresholds are counted in
-     * locals: counts kept in an array make every element wait for the previous element's store (this loop ran eight
-     * times slower that way).
+     * {@link TaskVectorLanes#moments}'s sums and counts, one element at a time. The first four thresholds are counted
+     * in locals: counts kept in an array make every element wait for the previous element's store (this loop ran
+     * eight times slower that way).
      */
     static void moments(float[] d, int n, double mean, int[] q, double[] sums, long[] counts) {
         double sumSq = 0, sumAbs = 0, m2 = 0, m4 = 0;
@@ -318,7 +323,7 @@ final class TaskVectorScan {
      * room.
      */
     static double[] top(float[] d, int n, int[] ks, int[] cells, TopK.Threshold[] th, Buffers buffers,
-                        long maxInBins) {
+                        long maxInBins, boolean vector) {
         int m = ks.length;
         if (m > TOP_SETS) throw new IllegalArgumentException(m + " top-k sets, at most " + TOP_SETS);
         TopK.Coarse[] c = new TopK.Coarse[m];
@@ -353,27 +358,40 @@ final class TaskVectorScan {
         float[] in1 = buffers.inBin(1, distinct > 1 ? cells[cell1] : 0);
         float[] in2 = buffers.inBin(2, distinct > 2 ? cells[cell2] : 0);
         int n0 = 0, n1 = 0, n2 = 0;
-        double abs0 = 0, abs1 = 0, abs2 = 0, sq0 = 0, sq1 = 0, sq2 = 0;
-        for (int i = 0; i < n; i++) {
-            float f = Math.abs(d[i]);
-            int cell = TopK.magnitudeBits(f) >>> CELL_SHIFT;
-            double a = f, a2 = a * a;
-            // 0 or 1 rather than a branch: whether an entry is above a bound is a coin toss to the predictor. Whether
-            // it is in a boundary cell is not (few are), so those stay branches.
-            int above0 = (cell0 - cell) >>> 31, above1 = (cell1 - cell) >>> 31, above2 = (cell2 - cell) >>> 31;
-            abs0 += above0 * a;
-            sq0 += above0 * a2;
-            abs1 += above1 * a;
-            sq1 += above1 * a2;
-            abs2 += above2 * a;
-            sq2 += above2 * a2;
-            if (cell == cell0) in0[n0++] = f;
-            else if (cell == cell1) in1[n1++] = f;
-            else if (cell == cell2) in2[n2++] = f;
+        // Σ|δ| and Σδ² above each boundary cell, pairs of them in above[0..6).
+        double[] above = new double[2 * TOP_SETS];
+        if (vector) {
+            TaskVectorLanes.aboveSums(d, n, bounds, above);
+            for (int i = 0; i < n; i++) {
+                float f = Math.abs(d[i]);
+                int cell = TopK.magnitudeBits(f) >>> CELL_SHIFT;
+                // Branches: few elements are in a boundary cell, so the predictor is rarely wrong.
+                if (cell == cell0) in0[n0++] = f;
+                else if (cell == cell1) in1[n1++] = f;
+                else if (cell == cell2) in2[n2++] = f;
+            }
+        } else {
+            double abs0 = 0, abs1 = 0, abs2 = 0, sq0 = 0, sq1 = 0, sq2 = 0;
+            for (int i = 0; i < n; i++) {
+                float f = Math.abs(d[i]);
+                int cell = TopK.magnitudeBits(f) >>> CELL_SHIFT;
+                double a = f, a2 = a * a;
+                // 0 or 1 rather than a branch: whether an entry is above a bound is a coin toss to the predictor.
+                int above0 = (cell0 - cell) >>> 31, above1 = (cell1 - cell) >>> 31, above2 = (cell2 - cell) >>> 31;
+                abs0 += above0 * a;
+                sq0 += above0 * a2;
+                abs1 += above1 * a;
+                sq1 += above1 * a2;
+                abs2 += above2 * a;
+                sq2 += above2 * a2;
+                if (cell == cell0) in0[n0++] = f;
+                else if (cell == cell1) in1[n1++] = f;
+                else if (cell == cell2) in2[n2++] = f;
+            }
+            above = new double[] {abs0, sq0, abs1, sq1, abs2, sq2};
         }
         float[][] in = {in0, in1, in2};
         int[] count = {n0, n1, n2};
-        double[] abs = {abs0, abs1, abs2}, sq = {sq0, sq1, sq2};
         double[] out = new double[2 * m];
         for (int j = 0; j < m; j++) {
             if (c[j] == null) {
@@ -384,8 +402,8 @@ final class TaskVectorScan {
             th[j] = c[j].refine(in[s], count[s]);
             // The boundary cell's share: its elements above the threshold, and the ties the top k takes.
             double[] inBin = topSums(in[s], count[s], new TopK.Threshold[] {th[j]});
-            out[2 * j] = abs[s] + inBin[0];
-            out[2 * j + 1] = sq[s] + inBin[1];
+            out[2 * j] = above[2 * s] + inBin[0];
+            out[2 * j + 1] = above[2 * s + 1] + inBin[1];
         }
         return out;
     }

@@ -98,8 +98,9 @@ class TaskVectorScanTest {
             if (PairKernel.VECTOR) {
                 sums = new double[4];
                 counts = new long[5];
-                VectorMoments.of(d, n, mean, q, sums, counts);
-                assertMoments(e, ec, sums, counts, "Vector API, " + (VectorKernel.WIDE ? 512 : 256) + "-bit doubles, n=" + n);
+                TaskVectorLanes.moments(d, n, mean, q, sums, counts);
+                String lanes = "Vector API, " + (VectorKernel.WIDE ? 512 : 256) + "-bit doubles, n=" + n;
+                assertMoments(e, ec, sums, counts, lanes);
             }
         }
     }
@@ -158,19 +159,23 @@ class TaskVectorScanTest {
         int[][] cases = {{n / 100, n / 10, n / 5}, {0, n / 10, n}, {1, 1, n / 3}};
         for (int[] ks : cases) {
             for (long room : new long[] {Long.MAX_VALUE, 0}) {
-                TopK.Threshold[] th = new TopK.Threshold[ks.length];
-                double[] sums = TaskVectorScan.top(d, n, ks, cells, th, new TaskVectorScan.Buffers(1), room);
-                TopK.Threshold[] full = TopK.select(d, n, ks);
-                for (int j = 0; j < ks.length; j++) {
-                    String at = Arrays.toString(ks) + " k = " + ks[j] + (room == 0 ? " (fallback)" : "");
-                    assertEquals(full[j], th[j], at);
-                    double abs = 0, sq = 0;
-                    for (int i = n - ks[j]; i < n; i++) {
-                        abs += sorted[i];
-                        sq += sorted[i] * sorted[i];
+                for (boolean vector : PairKernel.VECTOR ? new boolean[] {false, true} : new boolean[] {false}) {
+                    TopK.Threshold[] th = new TopK.Threshold[ks.length];
+                    double[] sums = TaskVectorScan.top(d, n, ks, cells, th, new TaskVectorScan.Buffers(1), room,
+                            vector);
+                    TopK.Threshold[] full = TopK.select(d, n, ks);
+                    for (int j = 0; j < ks.length; j++) {
+                        String at = Arrays.toString(ks) + " k = " + ks[j] + (room == 0 ? " (fallback)" : "")
+                                + (vector ? " (Vector API, " + (VectorKernel.WIDE ? 512 : 256) + "-bit doubles)" : "");
+                        assertEquals(full[j], th[j], at);
+                        double abs = 0, sq = 0;
+                        for (int i = n - ks[j]; i < n; i++) {
+                            abs += sorted[i];
+                            sq += sorted[i] * sorted[i];
+                        }
+                        assertEquals(abs, sums[2 * j], 1e-12 * Math.max(1, abs), at);
+                        assertEquals(sq, sums[2 * j + 1], 1e-12 * Math.max(1, sq), at);
                     }
-                    assertEquals(abs, sums[2 * j], 1e-12 * Math.max(1, abs), at);
-                    assertEquals(sq, sums[2 * j + 1], 1e-12 * Math.max(1, sq), at);
                 }
             }
         }

@@ -1,0 +1,158 @@
+package org.mergelab.analysis;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The task-vector statistics that need no table, with the JDK's Vector API, a lane per element, sums accumulated in
+ * double: the moments and counts ({@link #moments}) and the top-k sums above each boundary ({@link #aboveSums}). They
+ * took most of the scalar loops' time; what stays scalar in {@link TaskVectorScan} is the per-cell count and the
+ * collection of the boundary cells' elements, which no vector does. Loaded only when the JVM has the Vector API (see
+ * {@link PairKernel#VECTOR}).
+ */
+final class TaskVectorLanes {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    // Doubles as wide as VectorKernel's: loops that widen the same floats to two double widths in one JVM slow each
+    // other down (measured with VectorKernel's own two loops).
+    private static final VectorSpecies<Double> D =
+            VectorKernel.WIDE ? DoubleVector.SPECIES_512 : DoubleVector.SPECIES_256;
+    /** Whether a float vector widens into two double vectors (256-bit doubles) rather than one. */
+    private static final boolean HALVES = D.length() < F.length();
+
+    private TaskVectorLanes() {}
+
+    /**
+     * Adds {Σδ², Σ|δ|, Σ(δ − mean)², Σ(δ − mean)⁴} over {@code d[0..n)} to {@code sums[0..4)}, and the number of zeros
+     * and of magnitudes whose bit pattern is below {@code q[k]} (as {@link TaskVectorScan#atOrBelowBits} gives them)
+     * to {@code counts[0]} and {@code counts[1 + k]}, for the first four thresholds.
+     */
+    static void moments(float[] d, int n, double mean, int[] q, double[] sums, long[] counts) {
+        DoubleVector z = DoubleVector.zero(D), meanV = DoubleVector.broadcast(D, mean);
+        DoubleVector sq0 = z, abs0 = z, c20 = z, c40 = z, sq1 = z, abs1 = z, c21 = z, c41 = z;
+        IntVector zi = IntVector.zero(I);
+        IntVector zeros = zi, below0 = zi, below1 = zi, below2 = zi, below3 = zi;
+        int q0 = q.length > 0 ? q[0] : 0, q1 = q.length > 1 ? q[1] : 0;
+        int q2 = q.length > 2 ? q[2] : 0, q3 = q.length > 3 ? q[3] : 0;
+        int step = F.length();
+        int i = 0;
+        for (; i + step <= n; i += step) {
+            FloatVector f = FloatVector.fromArray(F, d, i);
+            IntVector m = f.reinterpretAsInts().and(0x7fffffff);
+            // 1 where the pattern is below the bound, from the sign of the difference (both are non-negative ints).
+            zeros = zeros.add(m.sub(1).lanewise(VectorOperators.LSHR, 31));
+            below0 = below0.add(m.sub(q0).lanewise(VectorOperators.LSHR, 31));
+            below1 = below1.add(m.sub(q1).lanewise(VectorOperators.LSHR, 31));
+            below2 = below2.add(m.sub(q2).lanewise(VectorOperators.LSHR, 31));
+            below3 = below3.add(m.sub(q3).lanewise(VectorOperators.LSHR, 31));
+            DoubleVector v0 = (DoubleVector) f.convertShape(VectorOperators.F2D, D, 0);
+            sq0 = v0.fma(v0, sq0);
+            abs0 = abs0.add(v0.abs());
+            DoubleVector c0 = v0.sub(meanV), c02 = c0.mul(c0);
+            c20 = c20.add(c02);
+            c40 = c02.fma(c02, c40);
+            if (HALVES) {
+                DoubleVector v1 = (DoubleVector) f.convertShape(VectorOperators.F2D, D, 1);
+                sq1 = v1.fma(v1, sq1);
+                abs1 = abs1.add(v1.abs());
+                DoubleVector c1 = v1.sub(meanV), c12 = c1.mul(c1);
+                c21 = c21.add(c12);
+                c41 = c12.fma(c12, c41);
+            }
+        }
+        double sumSq = sq0.add(sq1).reduceLanes(VectorOperators.ADD);
+        double sumAbs = abs0.add(abs1).reduceLanes(VectorOperators.ADD);
+        double m2 = c20.add(c21).reduceLanes(VectorOperators.ADD);
+        double m4 = c40.add(c41).reduceLanes(VectorOperators.ADD);
+        long nz = zeros.reduceLanesToLong(VectorOperators.ADD);
+        long n0 = below0.reduceLanesToLong(VectorOperators.ADD), n1 = below1.reduceLanesToLong(VectorOperators.ADD);
+        long n2 = below2.reduceLanesToLong(VectorOperators.ADD), n3 = below3.reduceLanesToLong(VectorOperators.ADD);
+        for (; i < n; i++) {
+            double v = d[i], c = v - mean, c2 = c * c;
+            sumSq += v * v;
+            sumAbs += Math.abs(v);
+            m2 += c2;
+            m4 += c2 * c2;
+            int m = TopK.magnitudeBits(d[i]);
+            nz += (m - 1) >>> 31;
+            n0 += (m - q0) >>> 31;
+            n1 += (m - q1) >>> 31;
+            n2 += (m - q2) >>> 31;
+            n3 += (m - q3) >>> 31;
+        }
+        sums[0] += sumSq;
+        sums[1] += sumAbs;
+        sums[2] += m2;
+        sums[3] += m4;
+        counts[0] += nz;
+        counts[1] += n0;
+        counts[2] += n1;
+        counts[3] += n2;
+        counts[4] += n3;
+    }
+
+    /**
+     * Adds Σ|δ| and Σδ² over the elements of {@code d[0..n)} whose cell (see {@link TaskVectorScan#CELL_SHIFT}) is
+     * above {@code cells[k]}, for each k, to {@code out[2k]} and {@code out[2k + 1]}.
+     */
+    static void aboveSums(float[] d, int n, int[] cells, double[] out) {
+        DoubleVector z = DoubleVector.zero(D);
+        DoubleVector abs0 = z, sq0 = z, abs1 = z, sq1 = z, abs2 = z, sq2 = z;
+        DoubleVector abs0b = z, sq0b = z, abs1b = z, sq1b = z, abs2b = z, sq2b = z;
+        IntVector bound0 = IntVector.broadcast(I, cells[0]), bound1 = IntVector.broadcast(I, cells[1]);
+        IntVector bound2 = IntVector.broadcast(I, cells[2]);
+        int step = F.length();
+        int i = 0;
+        for (; i + step <= n; i += step) {
+            FloatVector f = FloatVector.fromArray(F, d, i).abs();
+            IntVector cell = f.reinterpretAsInts().lanewise(VectorOperators.LSHR, TaskVectorScan.CELL_SHIFT);
+            // 1 where the element's cell is above the bound, from the sign of the difference; as a double, a factor.
+            IntVector above0 = bound0.sub(cell).lanewise(VectorOperators.LSHR, 31);
+            IntVector above1 = bound1.sub(cell).lanewise(VectorOperators.LSHR, 31);
+            IntVector above2 = bound2.sub(cell).lanewise(VectorOperators.LSHR, 31);
+            DoubleVector a = (DoubleVector) f.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector w0 = (DoubleVector) above0.convertShape(VectorOperators.I2D, D, 0);
+            DoubleVector w1 = (DoubleVector) above1.convertShape(VectorOperators.I2D, D, 0);
+            DoubleVector w2 = (DoubleVector) above2.convertShape(VectorOperators.I2D, D, 0);
+            DoubleVector t0 = w0.mul(a), t1 = w1.mul(a), t2 = w2.mul(a);
+            abs0 = abs0.add(t0);
+            sq0 = t0.fma(a, sq0);
+            abs1 = abs1.add(t1);
+            sq1 = t1.fma(a, sq1);
+            abs2 = abs2.add(t2);
+            sq2 = t2.fma(a, sq2);
+            if (HALVES) {
+                DoubleVector b = (DoubleVector) f.convertShape(VectorOperators.F2D, D, 1);
+                DoubleVector v0 = (DoubleVector) above0.convertShape(VectorOperators.I2D, D, 1);
+                DoubleVector v1 = (DoubleVector) above1.convertShape(VectorOperators.I2D, D, 1);
+                DoubleVector v2 = (DoubleVector) above2.convertShape(VectorOperators.I2D, D, 1);
+                DoubleVector u0 = v0.mul(b), u1 = v1.mul(b), u2 = v2.mul(b);
+                abs0b = abs0b.add(u0);
+                sq0b = u0.fma(b, sq0b);
+                abs1b = abs1b.add(u1);
+                sq1b = u1.fma(b, sq1b);
+                abs2b = abs2b.add(u2);
+                sq2b = u2.fma(b, sq2b);
+            }
+        }
+        double[] sums = {
+            abs0.add(abs0b).reduceLanes(VectorOperators.ADD), sq0.add(sq0b).reduceLanes(VectorOperators.ADD),
+            abs1.add(abs1b).reduceLanes(VectorOperators.ADD), sq1.add(sq1b).reduceLanes(VectorOperators.ADD),
+            abs2.add(abs2b).reduceLanes(VectorOperators.ADD), sq2.add(sq2b).reduceLanes(VectorOperators.ADD)};
+        for (; i < n; i++) {
+            float f = Math.abs(d[i]);
+            int cell = TopK.magnitudeBits(f) >>> TaskVectorScan.CELL_SHIFT;
+            double a = f;
+            for (int k = 0; k < 3; k++) {
+                if (cell > cells[k]) {
+                    sums[2 * k] += a;
+                    sums[2 * k + 1] += a * a;
+                }
+            }
+        }
+        for (int k = 0; k < 6; k++) out[k] += sums[k];
+    }
+}
