@@ -155,4 +155,40 @@ final class TaskVectorLanes {
         }
         for (int k = 0; k < 6; k++) out[k] += sums[k];
     }
+
+    /** {@link TaskVectorScan#delta}, eight elements at a time; non-finite values are zeroed by masking their bits. */
+    static long delta(float[] base, float[] d, int n, double[] sums) {
+        DoubleVector z = DoubleVector.zero(D);
+        DoubleVector bb0 = z, sum0 = z, bb1 = z, sum1 = z;
+        IntVector nonFinite = IntVector.zero(I);
+        int step = F.length();
+        int i = 0;
+        for (; i + step <= n; i += step) {
+            FloatVector b = FloatVector.fromArray(F, base, i);
+            IntVector bBits = b.reinterpretAsInts();
+            // All ones (−1) where the exponent is not all ones (the value is finite), else 0: a mask for the bits.
+            IntVector bFinite = bBits.and(0x7f800000).sub(0x7f800000).lanewise(VectorOperators.ASHR, 31);
+            FloatVector bKept = bBits.and(bFinite).reinterpretAsFloats();
+            IntVector vBits = FloatVector.fromArray(F, d, i).sub(b).reinterpretAsInts();
+            IntVector vFinite = vBits.and(0x7f800000).sub(0x7f800000).lanewise(VectorOperators.ASHR, 31);
+            nonFinite = nonFinite.add(vFinite).add(1);
+            FloatVector v = vBits.and(vFinite).reinterpretAsFloats();
+            v.intoArray(d, i);
+            DoubleVector b0 = (DoubleVector) bKept.convertShape(VectorOperators.F2D, D, 0);
+            bb0 = b0.fma(b0, bb0);
+            sum0 = sum0.add(v.convertShape(VectorOperators.F2D, D, 0));
+            if (HALVES) {
+                DoubleVector b1 = (DoubleVector) bKept.convertShape(VectorOperators.F2D, D, 1);
+                bb1 = b1.fma(b1, bb1);
+                sum1 = sum1.add(v.convertShape(VectorOperators.F2D, D, 1));
+            }
+        }
+        double[] head = {
+            bb0.add(bb1).reduceLanes(VectorOperators.ADD), sum0.add(sum1).reduceLanes(VectorOperators.ADD)};
+        long count = nonFinite.reduceLanesToLong(VectorOperators.ADD);
+        count += TaskVectorScan.delta(base, d, i, n, head);
+        sums[0] += head[0];
+        sums[1] += head[1];
+        return count;
+    }
 }

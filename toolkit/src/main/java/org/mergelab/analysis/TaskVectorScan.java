@@ -82,9 +82,11 @@ final class TaskVectorScan {
                 org.mergelab.io.KernelWarmUp w = new org.mergelab.io.KernelWarmUp();
                 int[] bounds = {TopK.magnitudeBits(0.3f) >>> CELL_SHIFT, TopK.magnitudeBits(0.6f) >>> CELL_SHIFT,
                     Integer.MAX_VALUE};
-                double[] above = new double[2 * TOP_SETS];
+                double[] above = new double[2 * TOP_SETS], baseAndDelta = new double[2];
+                float[] tuned = new float[d.length];
                 while (w.more()) {
                     long t = System.nanoTime();
+                    TaskVectorLanes.delta(d, tuned, d.length, baseAndDelta);
                     TaskVectorLanes.moments(d, d.length, 0.1, q, sums, counts);
                     TaskVectorLanes.aboveSums(d, d.length, bounds, above);
                     w.took(System.nanoTime() - t);
@@ -156,22 +158,12 @@ final class TaskVectorScan {
                                          TaskVectors.Options o, boolean vector, Buffers buffers) {
         ModelStats s = new ModelStats();
         s.numel = numel;
-        double sumSqBase = 0, sum = 0;
-        for (int i = 0; i < numel; i++) {
-            float bi = base[i];
-            if (Float.isFinite(bi)) sumSqBase += (double) bi * bi;
-            float v = d[i] - bi;
-            if (!Float.isFinite(v)) {
-                // Reported in the nonfinite column and treated as no change, never spread into the figures.
-                s.nonFinite++;
-                v = 0;
-            }
-            d[i] = v;
-            sum += v;
-        }
-        s.sumSqBase = sumSqBase;
-        s.sum = sum;
-        double mean = numel == 0 ? 0 : sum / numel;
+        double[] baseAndDelta = new double[2];
+        s.nonFinite = vector ? TaskVectorLanes.delta(base, d, numel, baseAndDelta)
+                : delta(base, d, 0, numel, baseAndDelta);
+        s.sumSqBase = baseAndDelta[0];
+        s.sum = baseAndDelta[1];
+        double mean = numel == 0 ? 0 : s.sum / numel;
         int[] q = atOrBelowBits(o.thresholds());
         long[] below = new long[q.length];
         // sums: Σδ², Σ|δ|, Σ(δ − mean)², Σ(δ − mean)⁴; counts: zeros, then at or below each of the first four
@@ -242,6 +234,30 @@ final class TaskVectorScan {
         s.dareAbs = dareAbs;
         s.dareSq = dareSq;
         return s;
+    }
+
+    /**
+     * Turns {@code d[from..to)} (a fine-tune's tensor) into δ = d − base in place, adds Σ base² over the finite base
+     * elements and Σδ to {@code sums[0]} and {@code sums[1]}, and returns how many δ are not finite: those are set to
+     * 0, reported in the nonfinite column and treated as no change, never spread into the figures.
+     */
+    static long delta(float[] base, float[] d, int from, int to, double[] sums) {
+        double sumSqBase = 0, sum = 0;
+        long nonFinite = 0;
+        for (int i = from; i < to; i++) {
+            float bi = base[i];
+            if (Float.isFinite(bi)) sumSqBase += (double) bi * bi;
+            float v = d[i] - bi;
+            if (!Float.isFinite(v)) {
+                nonFinite++;
+                v = 0;
+            }
+            d[i] = v;
+            sum += v;
+        }
+        sums[0] += sumSqBase;
+        sums[1] += sum;
+        return nonFinite;
     }
 
     /**

@@ -105,6 +105,58 @@ class TaskVectorScanTest {
         }
     }
 
+    /**
+     * δ = tuned − base, in both loops: non-finite differences (NaN or infinite inputs, or a difference that
+     * overflows) become 0 and are counted, non-finite base elements stay out of Σ base², and every other δ is the
+     * float subtraction's.
+     */
+    @Test
+    void deltaZeroesAndCountsNonFiniteDifferencesInBothLoops() {
+        Random r = new Random(17);
+        for (int n : new int[] {0, 5, 8, 23, 1000}) {
+            float[] base = new float[n], tuned = new float[n];
+            for (int i = 0; i < n; i++) {
+                base[i] = (float) (r.nextGaussian() * 0.02);
+                tuned[i] = base[i] + (float) (r.nextGaussian() * 0.001);
+                switch (i % 11) {
+                    case 1 -> base[i] = Float.NaN;
+                    case 3 -> tuned[i] = Float.POSITIVE_INFINITY;
+                    case 5 -> {
+                        base[i] = -3e38f;
+                        tuned[i] = 3e38f;
+                    }
+                    case 7 -> tuned[i] = -0f;
+                    default -> { }
+                }
+            }
+            float[] expected = new float[n];
+            double sumSqBase = 0, sum = 0;
+            long nonFinite = 0;
+            for (int i = 0; i < n; i++) {
+                if (Float.isFinite(base[i])) sumSqBase += (double) base[i] * base[i];
+                float v = tuned[i] - base[i];
+                if (!Float.isFinite(v)) {
+                    v = 0;
+                    nonFinite++;
+                }
+                expected[i] = v;
+                sum += v;
+            }
+            for (boolean vector : PairKernel.VECTOR ? new boolean[] {false, true} : new boolean[] {false}) {
+                float[] d = tuned.clone();
+                double[] sums = new double[2];
+                long got = vector ? TaskVectorLanes.delta(base, d, n, sums) : TaskVectorScan.delta(base, d, 0, n, sums);
+                String what = (vector ? "Vector API" : "scalar") + ", n=" + n;
+                assertEquals(nonFinite, got, what);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(d[i]), what + " δ" + i);
+                }
+                assertEquals(sumSqBase, sums[0], 1e-12 * sumSqBase, what + " Σ base²");
+                assertEquals(sum, sums[1], 1e-12 * Math.max(1, Math.abs(sum)), what + " Σδ");
+            }
+        }
+    }
+
     private static void assertMoments(double[] e, long[] ec, double[] sums, long[] counts, String what) {
         for (int k = 0; k < 4; k++) assertEquals(e[k], sums[k], 1e-12 * e[k], what + " sum " + k);
         assertArrayEquals(ec, counts, what + " counts");
