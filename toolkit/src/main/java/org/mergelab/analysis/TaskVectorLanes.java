@@ -8,10 +8,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The task-vector statistics that need no table, with the JDK's Vector API, a lane per element, sums accumulated in
- * double: the moments and counts ({@link #moments}) and the top-k sums above each boundary ({@link #aboveSums}). They
- * took most of the scalar loops' time; what stays scalar in {@link TaskVectorScan} is the per-cell count and the
- * collection of the boundary cells' elements, which no vector does. Loaded only when the JVM has the Vector API (see
- * {@link PairKernel#VECTOR}).
+ * double: the task vector itself ({@link #delta}), its moments and counts ({@link #moments}) and the top-k sums above
+ * each boundary ({@link #aboveSums}). They took most of the scalar loops' time; what stays scalar in
+ * {@link TaskVectorScan} is the per-cell count and the collection of the boundary cells' elements, which no vector
+ * does. Loaded only when the JVM has the Vector API (see {@link PairKernel#VECTOR}).
  */
 final class TaskVectorLanes {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;

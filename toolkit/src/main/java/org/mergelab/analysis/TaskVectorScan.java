@@ -50,7 +50,7 @@ final class TaskVectorScan {
                                  TaskVectors.Options options) {
         int n = tuned.size();
         long largest = names.stream().mapToLong(t -> base.info(t).numel()).max().orElse(0);
-        // The tensors, and at most half of one for the elements of the top-k boundary bins.
+        // The tensors, and at most half of one for the elements of the top-k boundary cells.
         long perThread = (n + 1L) * largest * Float.BYTES + largest / 2 * Float.BYTES;
         long budget = Runtime.getRuntime().maxMemory() / 2;
         int threads = (int) Math.max(1, Math.min(Math.min(names.size(), Runtime.getRuntime().availableProcessors()),
@@ -102,7 +102,7 @@ final class TaskVectorScan {
     static final class Buffers {
         /** The fine-tunes' task vectors, then the base. */
         final float[][] tensors;
-        /** The magnitudes in each top-k boundary bin. */
+        /** The magnitudes in each top-k boundary cell. */
         final float[][] inBin = new float[TOP_SETS][0];
         /** How many magnitudes fall in each cell (see {@link #CELL_BIN}), and how many of those lie above its bound. */
         final int[] cells = new int[CELLS], upper = new int[CELLS];
@@ -172,10 +172,10 @@ final class TaskVectorScan {
         long[] counts = new long[5];
         if (vector) TaskVectorLanes.moments(d, numel, mean, q, sums, counts);
         else moments(d, numel, mean, q, sums, counts);
-        // One count per cell of 2^15 bit patterns gives both histograms after the loop: the log10 bins (a cell lies in
-        // one, except the few that straddle a boundary, whose elements above it are counted apart) and TopK's coarse
-        // bins (whole groups of cells). One increment, where the two histograms took two and a lookup: cells are
-        // narrow enough that neighbouring elements rarely share one, so the increments do not wait on each other.
+        // One count per cell of 2^15 bit patterns gives, after the loop, the log10 histogram (a cell lies in one bin,
+        // except the few that straddle a bound, whose elements above it are counted apart) and where each top-k
+        // boundary lies (see top). One increment, where a histogram of each took two and a lookup: cells are narrow
+        // enough that neighbouring elements rarely share one, so the increments do not wait on each other.
         int[] cells = buffers.cells, upper = buffers.upper;
         for (int i = 0; i < numel; i++) {
             float a = Math.abs(d[i]);
