@@ -16,12 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
 final class TaskVectorLanes {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
-    // Doubles as wide as VectorKernel's: loops that widen the same floats to two double widths in one JVM slow each
-    // other down (measured with VectorKernel's own two loops).
-    private static final VectorSpecies<Double> D =
-            VectorKernel.WIDE ? DoubleVector.SPECIES_512 : DoubleVector.SPECIES_256;
-    /** Whether a float vector widens into two double vectors (256-bit doubles) rather than one. */
-    private static final boolean HALVES = D.length() < F.length();
+    // VectorKernel's doubles: loops that widen the same floats to two double widths in one JVM slow each other down.
+    private static final VectorSpecies<Double> D = VectorKernel.D;
+    private static final boolean HALVES = VectorKernel.HALVES;
 
     private TaskVectorLanes() {}
 
@@ -63,35 +60,16 @@ final class TaskVectorLanes {
                 c41 = c12.fma(c12, c41);
             }
         }
-        double sumSq = sq0.add(sq1).reduceLanes(VectorOperators.ADD);
-        double sumAbs = abs0.add(abs1).reduceLanes(VectorOperators.ADD);
-        double m2 = c20.add(c21).reduceLanes(VectorOperators.ADD);
-        double m4 = c40.add(c41).reduceLanes(VectorOperators.ADD);
-        long nz = zeros.reduceLanesToLong(VectorOperators.ADD);
-        long n0 = below0.reduceLanesToLong(VectorOperators.ADD), n1 = below1.reduceLanesToLong(VectorOperators.ADD);
-        long n2 = below2.reduceLanesToLong(VectorOperators.ADD), n3 = below3.reduceLanesToLong(VectorOperators.ADD);
-        for (; i < n; i++) {
-            double v = d[i], c = v - mean, c2 = c * c;
-            sumSq += v * v;
-            sumAbs += Math.abs(v);
-            m2 += c2;
-            m4 += c2 * c2;
-            int m = TopK.magnitudeBits(d[i]);
-            nz += (m - 1) >>> 31;
-            n0 += (m - q0) >>> 31;
-            n1 += (m - q1) >>> 31;
-            n2 += (m - q2) >>> 31;
-            n3 += (m - q3) >>> 31;
-        }
-        sums[0] += sumSq;
-        sums[1] += sumAbs;
-        sums[2] += m2;
-        sums[3] += m4;
-        counts[0] += nz;
-        counts[1] += n0;
-        counts[2] += n1;
-        counts[3] += n2;
-        counts[4] += n3;
+        sums[0] += sq0.add(sq1).reduceLanes(VectorOperators.ADD);
+        sums[1] += abs0.add(abs1).reduceLanes(VectorOperators.ADD);
+        sums[2] += c20.add(c21).reduceLanes(VectorOperators.ADD);
+        sums[3] += c40.add(c41).reduceLanes(VectorOperators.ADD);
+        counts[0] += zeros.reduceLanesToLong(VectorOperators.ADD);
+        counts[1] += below0.reduceLanesToLong(VectorOperators.ADD);
+        counts[2] += below1.reduceLanesToLong(VectorOperators.ADD);
+        counts[3] += below2.reduceLanesToLong(VectorOperators.ADD);
+        counts[4] += below3.reduceLanesToLong(VectorOperators.ADD);
+        TaskVectorScan.moments(d, i, n, mean, q, sums, counts);
     }
 
     /**

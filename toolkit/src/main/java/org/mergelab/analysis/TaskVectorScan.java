@@ -75,7 +75,7 @@ final class TaskVectorScan {
                 double[] sums = new double[4], expected = new double[4];
                 long[] counts = new long[5], expectedCounts = new long[5];
                 TaskVectorLanes.moments(d, 37, 0.1, q, sums, counts);
-                moments(d, 37, 0.1, q, expected, expectedCounts);
+                moments(d, 0, 37, 0.1, q, expected, expectedCounts);
                 if (!java.util.Arrays.equals(counts, expectedCounts)) return false;
                 for (int k = 0; k < 4; k++) if (Math.abs(sums[k] - expected[k]) > 1e-12 * expected[k]) return false;
                 // Until C2 compiles it, a Vector API loop runs a hundred times slower than the scalar one.
@@ -171,7 +171,7 @@ final class TaskVectorScan {
         double[] sums = new double[4];
         long[] counts = new long[5];
         if (vector) TaskVectorLanes.moments(d, numel, mean, q, sums, counts);
-        else moments(d, numel, mean, q, sums, counts);
+        else moments(d, 0, numel, mean, q, sums, counts);
         // One count per cell of 2^15 bit patterns gives, after the loop, the log10 histogram (a cell lies in one bin,
         // except the few that straddle a bound, whose elements above it are counted apart) and where each top-k
         // boundary lies (see top). One increment, where a histogram of each took two and a lookup: cells are narrow
@@ -261,16 +261,17 @@ final class TaskVectorScan {
     }
 
     /**
-     * {@link TaskVectorLanes#moments}'s sums and counts, one element at a time. The first four thresholds are counted
+     * {@link TaskVectorLanes#moments}'s sums and counts over {@code d[from..to)}, one element at a time. The first
+     * four thresholds are counted
      * in locals: counts kept in an array make every element wait for the previous element's store (this loop ran
      * eight times slower that way).
      */
-    static void moments(float[] d, int n, double mean, int[] q, double[] sums, long[] counts) {
+    static void moments(float[] d, int from, int to, double mean, int[] q, double[] sums, long[] counts) {
         double sumSq = 0, sumAbs = 0, m2 = 0, m4 = 0;
         long zeros = 0, below0 = 0, below1 = 0, below2 = 0, below3 = 0;
         int q0 = q.length > 0 ? q[0] : 0, q1 = q.length > 1 ? q[1] : 0;
         int q2 = q.length > 2 ? q[2] : 0, q3 = q.length > 3 ? q[3] : 0;
-        for (int i = 0; i < n; i++) {
+        for (int i = from; i < to; i++) {
             double v = d[i], c = v - mean, c2 = c * c;
             sumSq += v * v;
             sumAbs += Math.abs(v);

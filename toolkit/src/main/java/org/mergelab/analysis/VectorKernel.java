@@ -24,7 +24,6 @@ final class VectorKernel {
     // intrinsifies the shared float/int reinterpretation only while its type profile sees one vector class, and
     // kernels of two float widths in one JVM (a notebook that compares, then merges) turn each other's into slow Java
     // fallbacks.
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
@@ -33,13 +32,14 @@ final class VectorKernel {
      * vector, where two halves each needed an extract and a conversion, and the kernel runs at the rate of its
      * multiply-adds (one per element and sum), 1.55 times the 256-bit loop's speed on Zen 4. Only double vectors
      * are wide, which leaves the other kernels' code alone (measured: a forward pass, a merge and a divergence keep
-     * their speed in one JVM, whichever runs first). Fixed when the class loads, so one JVM runs only one of the two
-     * loops: the tests run both on small blocks, and there the one compiled first slows down once the other runs.
-     * {@code -Dmergelab.vector.wide=false} keeps 256-bit doubles (the build runs the kernels' tests that way too).
+     * their speed in one JVM, whichever runs first). {@code -Dmergelab.vector.wide=false} keeps 256-bit doubles; the
+     * build runs the kernels' tests once each way.
      */
     static final boolean WIDE = Boolean.parseBoolean(System.getProperty("mergelab.vector.wide", "true"))
             && DoubleVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
-    private static final VectorSpecies<Double> W = DoubleVector.SPECIES_512;
+    static final VectorSpecies<Double> D = WIDE ? DoubleVector.SPECIES_512 : DoubleVector.SPECIES_256;
+    /** Whether a float vector widens into two double vectors (256-bit doubles) rather than one. */
+    static final boolean HALVES = D.length() < F.length();
     /** Elements per step: one 16-lane load of 16-bit inputs, four 256-bit or two 512-bit double vectors per input. */
     private static final int STEP = S.length();
 
@@ -47,7 +47,7 @@ final class VectorKernel {
 
     /** Lanes per step, for the description of the kernel in use. */
     static String describe() {
-        return "Vector API, " + (WIDE ? W : D).length() + " doubles per vector";
+        return "Vector API, " + D.length() + " doubles per vector";
     }
 
     /**
@@ -70,11 +70,6 @@ final class VectorKernel {
      * the (little-endian) buffers. Returns false, adding nothing, when the block holds a NaN or an infinity.
      */
     static boolean bf16(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
-        return WIDE ? bf16Wide(x, xAt, y, yAt, n, s) : bf16Narrow(x, xAt, y, yAt, n, s);
-    }
-
-    /** {@link #bf16} with 256-bit doubles: each widened float vector converts in two halves. */
-    static boolean bf16Narrow(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
         DoubleVector z = DoubleVector.zero(D);
         DoubleVector dot0 = z, dot1 = z, dot2 = z, dot3 = z, aa0 = z, aa1 = z, aa2 = z, aa3 = z;
         DoubleVector bb0 = z, bb1 = z, bb2 = z, bb3 = z, dd0 = z, dd1 = z, dd2 = z, dd3 = z;
@@ -94,46 +89,45 @@ final class VectorKernel {
             FloatVector fy0 = iy.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             FloatVector fy1 = iy.and(0xFFFF0000).reinterpretAsFloats();
             DoubleVector x0 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector x1 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 1);
-            DoubleVector x2 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector x3 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector x1 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 0);
             DoubleVector y0 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector y1 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, D, 1);
-            DoubleVector y2 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector y3 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector y1 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 0);
             dot0 = x0.fma(y0, dot0);
             dot1 = x1.fma(y1, dot1);
-            dot2 = x2.fma(y2, dot2);
-            dot3 = x3.fma(y3, dot3);
             aa0 = x0.fma(x0, aa0);
             aa1 = x1.fma(x1, aa1);
-            aa2 = x2.fma(x2, aa2);
-            aa3 = x3.fma(x3, aa3);
             bb0 = y0.fma(y0, bb0);
             bb1 = y1.fma(y1, bb1);
-            bb2 = y2.fma(y2, bb2);
-            bb3 = y3.fma(y3, bb3);
-            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1), d2 = y2.sub(x2), d3 = y3.sub(x3);
+            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1);
             dd0 = d0.fma(d0, dd0);
             dd1 = d1.fma(d1, dd1);
-            dd2 = d2.fma(d2, dd2);
-            dd3 = d3.fma(d3, dd3);
+            if (HALVES) {
+                DoubleVector x2 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 1);
+                DoubleVector x3 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 1);
+                DoubleVector y2 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, D, 1);
+                DoubleVector y3 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 1);
+                dot2 = x2.fma(y2, dot2);
+                dot3 = x3.fma(y3, dot3);
+                aa2 = x2.fma(x2, aa2);
+                aa3 = x3.fma(x3, aa3);
+                bb2 = y2.fma(y2, bb2);
+                bb3 = y3.fma(y3, bb3);
+                DoubleVector d2 = y2.sub(x2), d3 = y3.sub(x3);
+                dd2 = d2.fma(d2, dd2);
+                dd3 = d3.fma(d3, dd3);
+            }
         }
         PairKernel.Sums tail = new PairKernel.Sums();
         for (; i < n; i++) {
             PairKernel.addScalar(PairKernel.bf16At(x, xAt + i), PairKernel.bf16At(y, yAt + i), tail);
         }
-        return finish(dot0.add(dot1).add(dot2.add(dot3)), aa0.add(aa1).add(aa2.add(aa3)),
-                bb0.add(bb1).add(bb2.add(bb3)), dd0.add(dd1).add(dd2.add(dd3)), flips.reduceLanes(VectorOperators.ADD), tail, s);
+        return finish(dot0.add(dot2).add(dot1.add(dot3)), aa0.add(aa2).add(aa1.add(aa3)),
+                bb0.add(bb2).add(bb1.add(bb3)), dd0.add(dd2).add(dd1.add(dd3)), flips.reduceLanes(VectorOperators.ADD),
+                tail, s);
     }
 
     /** The same over float32 buffers. */
     static boolean f32(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
-        return WIDE ? f32Wide(x, xAt, y, yAt, n, s) : f32Narrow(x, xAt, y, yAt, n, s);
-    }
-
-    /** {@link #f32} with 256-bit doubles. */
-    static boolean f32Narrow(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
         DoubleVector z = DoubleVector.zero(D);
         DoubleVector dot0 = z, dot1 = z, dot2 = z, dot3 = z, aa0 = z, aa1 = z, aa2 = z, aa3 = z;
         DoubleVector bb0 = z, bb1 = z, bb2 = z, bb3 = z, dd0 = z, dd1 = z, dd2 = z, dd3 = z;
@@ -148,56 +142,9 @@ final class VectorKernel {
             flips = flips.add(oppositeSigns(fx0.reinterpretAsInts(), fy0.reinterpretAsInts()))
                     .add(oppositeSigns(fx1.reinterpretAsInts(), fy1.reinterpretAsInts()));
             DoubleVector x0 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector x1 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 1);
-            DoubleVector x2 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector x3 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector x1 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 0);
             DoubleVector y0 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector y1 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, D, 1);
-            DoubleVector y2 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector y3 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 1);
-            dot0 = x0.fma(y0, dot0);
-            dot1 = x1.fma(y1, dot1);
-            dot2 = x2.fma(y2, dot2);
-            dot3 = x3.fma(y3, dot3);
-            aa0 = x0.fma(x0, aa0);
-            aa1 = x1.fma(x1, aa1);
-            aa2 = x2.fma(x2, aa2);
-            aa3 = x3.fma(x3, aa3);
-            bb0 = y0.fma(y0, bb0);
-            bb1 = y1.fma(y1, bb1);
-            bb2 = y2.fma(y2, bb2);
-            bb3 = y3.fma(y3, bb3);
-            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1), d2 = y2.sub(x2), d3 = y3.sub(x3);
-            dd0 = d0.fma(d0, dd0);
-            dd1 = d1.fma(d1, dd1);
-            dd2 = d2.fma(d2, dd2);
-            dd3 = d3.fma(d3, dd3);
-        }
-        PairKernel.Sums tail = new PairKernel.Sums();
-        for (; i < n; i++) PairKernel.addScalar(x.getFloat((xAt + i) << 2), y.getFloat((yAt + i) << 2), tail);
-        return finish(dot0.add(dot1).add(dot2.add(dot3)), aa0.add(aa1).add(aa2.add(aa3)),
-                bb0.add(bb1).add(bb2.add(bb3)), dd0.add(dd1).add(dd2.add(dd3)), flips.reduceLanes(VectorOperators.ADD), tail, s);
-    }
-
-    /** {@link #bf16} with 512-bit doubles: each widened float vector converts in one piece. */
-    static boolean bf16Wide(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
-        DoubleVector z = DoubleVector.zero(W);
-        DoubleVector dot0 = z, dot1 = z, aa0 = z, aa1 = z, bb0 = z, bb1 = z, dd0 = z, dd1 = z;
-        ShortVector flips = ShortVector.zero(S);
-        int i = 0;
-        for (; i + STEP <= n; i += STEP) {
-            ShortVector sx = ShortVector.fromByteBuffer(S, x, (xAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
-            ShortVector sy = ShortVector.fromByteBuffer(S, y, (yAt + i) << 1, ByteOrder.LITTLE_ENDIAN);
-            flips = flips.add(oppositeSigns(sx, sy));
-            IntVector ix = sx.reinterpretAsInts(), iy = sy.reinterpretAsInts();
-            DoubleVector x0 = (DoubleVector) ix.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                    .convertShape(VectorOperators.F2D, W, 0);
-            DoubleVector x1 = (DoubleVector) ix.and(0xFFFF0000).reinterpretAsFloats()
-                    .convertShape(VectorOperators.F2D, W, 0);
-            DoubleVector y0 = (DoubleVector) iy.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                    .convertShape(VectorOperators.F2D, W, 0);
-            DoubleVector y1 = (DoubleVector) iy.and(0xFFFF0000).reinterpretAsFloats()
-                    .convertShape(VectorOperators.F2D, W, 0);
+            DoubleVector y1 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 0);
             dot0 = x0.fma(y0, dot0);
             dot1 = x1.fma(y1, dot1);
             aa0 = x0.fma(x0, aa0);
@@ -207,46 +154,26 @@ final class VectorKernel {
             DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1);
             dd0 = d0.fma(d0, dd0);
             dd1 = d1.fma(d1, dd1);
-        }
-        PairKernel.Sums tail = new PairKernel.Sums();
-        for (; i < n; i++) {
-            PairKernel.addScalar(PairKernel.bf16At(x, xAt + i), PairKernel.bf16At(y, yAt + i), tail);
-        }
-        return finish(dot0.add(dot1), aa0.add(aa1), bb0.add(bb1), dd0.add(dd1), flips.reduceLanes(VectorOperators.ADD),
-                tail, s);
-    }
-
-    /** {@link #f32} with 512-bit doubles. */
-    static boolean f32Wide(ByteBuffer x, int xAt, ByteBuffer y, int yAt, int n, PairKernel.Sums s) {
-        DoubleVector z = DoubleVector.zero(W);
-        DoubleVector dot0 = z, dot1 = z, aa0 = z, aa1 = z, bb0 = z, bb1 = z, dd0 = z, dd1 = z;
-        IntVector flips = IntVector.zero(I);
-        int half = F.length();
-        int i = 0;
-        for (; i + STEP <= n; i += STEP) {
-            FloatVector fx0 = FloatVector.fromByteBuffer(F, x, (xAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
-            FloatVector fx1 = FloatVector.fromByteBuffer(F, x, (xAt + i + half) << 2, ByteOrder.LITTLE_ENDIAN);
-            FloatVector fy0 = FloatVector.fromByteBuffer(F, y, (yAt + i) << 2, ByteOrder.LITTLE_ENDIAN);
-            FloatVector fy1 = FloatVector.fromByteBuffer(F, y, (yAt + i + half) << 2, ByteOrder.LITTLE_ENDIAN);
-            flips = flips.add(oppositeSigns(fx0.reinterpretAsInts(), fy0.reinterpretAsInts()))
-                    .add(oppositeSigns(fx1.reinterpretAsInts(), fy1.reinterpretAsInts()));
-            DoubleVector x0 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, W, 0);
-            DoubleVector x1 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, W, 0);
-            DoubleVector y0 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, W, 0);
-            DoubleVector y1 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, W, 0);
-            dot0 = x0.fma(y0, dot0);
-            dot1 = x1.fma(y1, dot1);
-            aa0 = x0.fma(x0, aa0);
-            aa1 = x1.fma(x1, aa1);
-            bb0 = y0.fma(y0, bb0);
-            bb1 = y1.fma(y1, bb1);
-            DoubleVector d0 = y0.sub(x0), d1 = y1.sub(x1);
-            dd0 = d0.fma(d0, dd0);
-            dd1 = d1.fma(d1, dd1);
+            if (HALVES) {
+                DoubleVector x2 = (DoubleVector) fx0.convertShape(VectorOperators.F2D, D, 1);
+                DoubleVector x3 = (DoubleVector) fx1.convertShape(VectorOperators.F2D, D, 1);
+                DoubleVector y2 = (DoubleVector) fy0.convertShape(VectorOperators.F2D, D, 1);
+                DoubleVector y3 = (DoubleVector) fy1.convertShape(VectorOperators.F2D, D, 1);
+                dot2 = x2.fma(y2, dot2);
+                dot3 = x3.fma(y3, dot3);
+                aa2 = x2.fma(x2, aa2);
+                aa3 = x3.fma(x3, aa3);
+                bb2 = y2.fma(y2, bb2);
+                bb3 = y3.fma(y3, bb3);
+                DoubleVector d2 = y2.sub(x2), d3 = y3.sub(x3);
+                dd2 = d2.fma(d2, dd2);
+                dd3 = d3.fma(d3, dd3);
+            }
         }
         PairKernel.Sums tail = new PairKernel.Sums();
         for (; i < n; i++) PairKernel.addScalar(x.getFloat((xAt + i) << 2), y.getFloat((yAt + i) << 2), tail);
-        return finish(dot0.add(dot1), aa0.add(aa1), bb0.add(bb1), dd0.add(dd1), flips.reduceLanes(VectorOperators.ADD),
+        return finish(dot0.add(dot2).add(dot1.add(dot3)), aa0.add(aa2).add(aa1.add(aa3)),
+                bb0.add(bb2).add(bb1.add(bb3)), dd0.add(dd2).add(dd1.add(dd3)), flips.reduceLanes(VectorOperators.ADD),
                 tail, s);
     }
 

@@ -80,12 +80,9 @@ class PairKernelTest {
             assertTrue(PairKernel.fast(f[0], f[1], 0, n, scalar));
             assertSums(expected, scalar, "scalar f32, n=" + n);
             if (PairKernel.VECTOR) {
-                PairKernel.Sums narrow = new PairKernel.Sums(), wide = new PairKernel.Sums();
-                ByteBuffer bx = f32Bytes(concat(new float[3], f[0])), by = f32Bytes(f[1]);
-                assertTrue(VectorKernel.f32Narrow(bx, 3, by, 0, n, narrow));
-                assertSums(expected, narrow, "256-bit vector f32, n=" + n);
-                assertTrue(VectorKernel.f32Wide(bx, 3, by, 0, n, wide));
-                assertSums(expected, wide, "512-bit vector f32, n=" + n);
+                PairKernel.Sums vector = new PairKernel.Sums();
+                assertTrue(VectorKernel.f32(f32Bytes(concat(new float[3], f[0])), 3, f32Bytes(f[1]), 0, n, vector));
+                assertSums(expected, vector, lanes() + " f32, n=" + n);
             }
             float[][] h = data(n, n + 1000, true);
             expected = direct(h[0], h[1], n);
@@ -98,15 +95,18 @@ class PairKernelTest {
             assertTrue(PairKernel.fastBf16(hx, hy, n, scalarBf16));
             assertSums(expected, scalarBf16, "scalar bf16, n=" + n);
             if (PairKernel.VECTOR) {
-                PairKernel.Sums narrow = new PairKernel.Sums(), wide = new PairKernel.Sums();
+                PairKernel.Sums vector = new PairKernel.Sums();
                 // An offset start inside the buffer, as chunks of a tensor have.
                 ByteBuffer bx = bf16Bytes(concat(new float[5], h[0])), by = bf16Bytes(concat(new float[5], h[1]));
-                assertTrue(VectorKernel.bf16Narrow(bx, 5, by, 5, n, narrow));
-                assertSums(expected, narrow, "256-bit vector bf16, n=" + n);
-                assertTrue(VectorKernel.bf16Wide(bx, 5, by, 5, n, wide));
-                assertSums(expected, wide, "512-bit vector bf16, n=" + n);
+                assertTrue(VectorKernel.bf16(bx, 5, by, 5, n, vector));
+                assertSums(expected, vector, lanes() + " bf16, n=" + n);
             }
         }
+    }
+
+    /** Which Vector API loop this JVM runs (the build runs these tests once with each). */
+    static String lanes() {
+        return "Vector API, " + VectorKernel.D.vectorBitSize() + "-bit doubles,";
     }
 
     static float[] concat(float[] a, float[] b) {
@@ -121,15 +121,13 @@ class PairKernelTest {
         f[0][33] = Float.NaN;
         assertFalse(PairKernel.fast(f[0], f[1], 0, 40, new PairKernel.Sums()));
         if (PairKernel.VECTOR) {
-            assertFalse(VectorKernel.f32Narrow(f32Bytes(f[0]), 0, f32Bytes(f[1]), 0, 40, new PairKernel.Sums()));
-            assertFalse(VectorKernel.f32Wide(f32Bytes(f[0]), 0, f32Bytes(f[1]), 0, 40, new PairKernel.Sums()));
+            assertFalse(VectorKernel.f32(f32Bytes(f[0]), 0, f32Bytes(f[1]), 0, 40, new PairKernel.Sums()));
             // A whole run with a bad block in it: that block's finite pairs still count, the NaN is counted apart.
             PairKernel.Sums run = new PairKernel.Sums();
             VectorKernel.chunk(DType.BF16, bf16Bytes(f[0]), 0, bf16Bytes(f[1]), 0, 40, run);
             assertEquals(1, run.nonFinite);
             assertEquals(1, run.nonFiniteA);
-            assertFalse(VectorKernel.bf16Narrow(bf16Bytes(f[0]), 0, bf16Bytes(f[1]), 0, 40, new PairKernel.Sums()));
-            assertFalse(VectorKernel.bf16Wide(bf16Bytes(f[0]), 0, bf16Bytes(f[1]), 0, 40, new PairKernel.Sums()));
+            assertFalse(VectorKernel.bf16(bf16Bytes(f[0]), 0, bf16Bytes(f[1]), 0, 40, new PairKernel.Sums()));
         }
         TensorPairStats s = TensorPairStats.of(f[0], f[1], 40);
         assertEquals(1, s.nonFinite());

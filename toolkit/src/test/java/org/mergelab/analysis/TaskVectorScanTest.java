@@ -93,14 +93,13 @@ class TaskVectorScanTest {
             }
             double[] sums = new double[4];
             long[] counts = new long[5];
-            TaskVectorScan.moments(d, n, mean, q, sums, counts);
+            TaskVectorScan.moments(d, 0, n, mean, q, sums, counts);
             assertMoments(e, ec, sums, counts, "scalar, n=" + n);
             if (PairKernel.VECTOR) {
                 sums = new double[4];
                 counts = new long[5];
                 TaskVectorLanes.moments(d, n, mean, q, sums, counts);
-                String lanes = "Vector API, " + (VectorKernel.WIDE ? 512 : 256) + "-bit doubles, n=" + n;
-                assertMoments(e, ec, sums, counts, lanes);
+                assertMoments(e, ec, sums, counts, PairKernelTest.lanes() + " n=" + n);
             }
         }
     }
@@ -218,7 +217,7 @@ class TaskVectorScanTest {
                     TopK.Threshold[] full = TopK.select(d, n, ks);
                     for (int j = 0; j < ks.length; j++) {
                         String at = Arrays.toString(ks) + " k = " + ks[j] + (room == 0 ? " (fallback)" : "")
-                                + (vector ? " (Vector API, " + (VectorKernel.WIDE ? 512 : 256) + "-bit doubles)" : "");
+                                + (vector ? " (" + PairKernelTest.lanes() + ")" : "");
                         assertEquals(full[j], th[j], at);
                         double abs = 0, sq = 0;
                         for (int i = n - ks[j]; i < n; i++) {
