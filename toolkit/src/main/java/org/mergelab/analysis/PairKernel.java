@@ -98,11 +98,12 @@ final class PairKernel {
             return;
         }
         boolean bf16 = dx == DType.BF16 && dy == DType.BF16;
+        java.nio.ShortBuffer hx = bf16 ? x.asShortBuffer() : null, hy = bf16 ? y.asShortBuffer() : null;
         for (int k = 0; k < n; k += BLOCK) {
             int m = Math.min(BLOCK, n - k);
             if (bf16) {
-                x.asShortBuffer().get(k, buf.hx, 0, m);
-                y.asShortBuffer().get(k, buf.hy, 0, m);
+                hx.get(k, buf.hx, 0, m);
+                hy.get(k, buf.hy, 0, m);
                 if (fastBf16(buf.hx, buf.hy, m, s)) continue;
             }
             TensorSource.toFloats(dx, x, k, buf.x, m, buf.scratch);
