@@ -66,7 +66,9 @@ final class Workers {
         } finally {
             pool.shutdown();
         }
-        if (interrupted) {
+        // Futures that are already done return without looking at the interrupt: a caller interrupted just before
+        // it waited on them must still hear of it.
+        if (interrupted || Thread.currentThread().isInterrupted()) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(name + " interrupted", failure);
         }
