@@ -82,11 +82,11 @@ final class PairScan {
             long start = (long) c * CHUNK;
             int n = (int) (Math.min(numel, start + CHUNK) - start);
             TensorSource ref = sources[0];
-            ByteBuffer x = ref.read(start, n, buffers.scratch.bytes(0, n * ref.dtype().size()));
+            ByteBuffer x = ref.read(start, n, buffers.scratch.bytes(0));
             PairKernel.Sums[] sums = new PairKernel.Sums[models.length];
             for (int j = 0; j < models.length; j++) {
                 TensorSource other = sources[j + 1];
-                ByteBuffer y = other.read(start, n, buffers.scratch.bytes(1, n * other.dtype().size()));
+                ByteBuffer y = other.read(start, n, buffers.scratch.bytes(1));
                 sums[j] = new PairKernel.Sums();
                 PairKernel.range(ref.dtype(), x, other.dtype(), y, n, vector, buffers, sums[j]);
             }

@@ -1,10 +1,10 @@
 package org.mergelab.analysis;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import org.mergelab.io.Checkpoint;
 import org.mergelab.io.DType;
 import org.mergelab.io.Half;
+import org.mergelab.io.ReadBuffer;
 import org.mergelab.io.TensorInfo;
 
 /**
@@ -50,29 +50,22 @@ final class TensorSource {
     }
 
     /**
-     * The stored bytes of elements {@code [from, from + n)}, read into {@code dst} from its index 0 (its capacity
-     * must hold them): little-endian, to be read with absolute gets.
+     * The stored bytes of elements {@code [from, from + n)}, read into a window of {@code into} (element 0 at index
+     * 0, little-endian, to be read with absolute gets); valid until the next read into the same buffer.
      */
-    ByteBuffer read(long from, int n, ByteBuffer dst) {
-        dst.clear().limit(n * dtype.size());
-        checkpoint.readBytes(name, from * dtype.size(), dst);
-        return dst.flip();
+    ByteBuffer read(long from, int n, ReadBuffer into) {
+        return checkpoint.readBytes(name, from * dtype.size(), n * dtype.size(), into);
     }
 
     /** Per-thread buffers: stored bytes of a chunk, and the 16-bit or 64-bit values of one block. */
     static final class Scratch {
-        private final ByteBuffer[] bytes = new ByteBuffer[2];
+        private final ReadBuffer[] bytes = {new ReadBuffer(), new ReadBuffer()};
         short[] halves = new short[0];
         double[] doubles = new double[0];
 
-        /** Byte buffer {@code which} (0 or 1), at least {@code capacity} bytes; reused while large enough. */
-        ByteBuffer bytes(int which, int capacity) {
-            ByteBuffer b = bytes[which];
-            if (b == null || b.capacity() < capacity) {
-                b = ByteBuffer.allocateDirect(capacity).order(ByteOrder.LITTLE_ENDIAN);
-                bytes[which] = b;
-            }
-            return b;
+        /** Read buffer {@code which} (0 or 1): one for the reference's chunk, one for the model's. */
+        ReadBuffer bytes(int which) {
+            return bytes[which];
         }
 
         short[] halves(int n) {

@@ -226,6 +226,15 @@ public final class Checkpoint implements Closeable {
         file(t.file()).readBytes(t, from, dst);
     }
 
+    /**
+     * Copies the tensor's stored bytes {@code [from, from + length)} into a window of {@code into} and returns it (see
+     * {@link TensorFile#readBytes(TensorInfo, long, int, ReadBuffer)}).
+     */
+    public java.nio.ByteBuffer readBytes(String name, long from, int length, ReadBuffer into) {
+        TensorInfo t = info(name);
+        return file(t.file()).readBytes(t, from, length, into);
+    }
+
     /** The tensor's stored bytes, memory-mapped (for copying non-float tensors unchanged). */
     public java.nio.ByteBuffer readRaw(String name) {
         TensorInfo t = info(name);

@@ -219,15 +219,18 @@ public final class SafetensorsFile implements TensorFile {
         }
         int size = t.dtype().size();
         int perRead = READ_BYTES / size;
-        ByteBuffer buf = READ_BUFFER.get();
+        ReadBuffer buf = READ_BUFFER.get();
         for (int done = 0; done < n; ) {
             int k = Math.min(perRead, n - done);
-            buf.clear().limit(k * size);
-            readBytes(t, (offset + done) * size, buf);
-            buf.flip();
-            Conversions.toFloats(buf, t.dtype(), dst, dstOff + done, k);
+            ByteBuffer bytes = readBytes(t, (offset + done) * size, k * size, buf);
+            Conversions.toFloats(bytes, t.dtype(), dst, dstOff + done, k);
             done += k;
         }
+    }
+
+    @Override
+    public long filePosition(TensorInfo t, long from) {
+        return dataStart + t.begin() + from;
     }
 
     @Override
@@ -241,8 +244,7 @@ public final class SafetensorsFile implements TensorFile {
      * each tensor several times, and every new mapping would fault its pages in again.
      */
     private static final int READ_BYTES = 1 << 22;
-    private static final ThreadLocal<ByteBuffer> READ_BUFFER =
-            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(READ_BYTES).order(ByteOrder.LITTLE_ENDIAN));
+    private static final ThreadLocal<ReadBuffer> READ_BUFFER = ThreadLocal.withInitial(ReadBuffer::new);
 
     @Override
     public void close() {

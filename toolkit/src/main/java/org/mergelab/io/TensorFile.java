@@ -46,6 +46,23 @@ public interface TensorFile extends Closeable {
      */
     void readBytes(TensorInfo t, long from, ByteBuffer dst);
 
+    /**
+     * Copies the tensor's stored bytes {@code [from, from + length)} into a window of {@code into} placed where the
+     * copy runs fastest (see {@link ReadBuffer}), and returns that window: little-endian, element bytes from index 0,
+     * limit {@code length}. Valid until the next read into the same buffer.
+     */
+    default ByteBuffer readBytes(TensorInfo t, long from, int length, ReadBuffer into) {
+        ByteBuffer dst = into.window(filePosition(t, from), length);
+        readBytes(t, from, dst);
+        return dst.flip();
+    }
+
+    /**
+     * Where byte {@code from} of the tensor's stored data lies in the file, or -1 where its bytes are not stored in
+     * one run (a strided view).
+     */
+    long filePosition(TensorInfo t, long from);
+
     default Tensor read(String name) {
         TensorInfo t = info(name);
         if (t.numel() > Integer.MAX_VALUE - 8) {

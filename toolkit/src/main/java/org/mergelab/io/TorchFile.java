@@ -203,6 +203,11 @@ public final class TorchFile implements TensorFile {
     }
 
     @Override
+    public long filePosition(TensorInfo t, long from) {
+        return strided.containsKey(t.name()) ? -1 : t.begin() + from;
+    }
+
+    @Override
     public void readBytes(TensorInfo t, long from, ByteBuffer dst) {
         TensorBytes.checkRange(t, from, dst.remaining());
         int size = t.dtype().size();

@@ -128,6 +128,23 @@ class SafetensorsTest {
                     assertEquals(data[12 + range[0] + i], dst.get(3 + i), "byte " + (range[0] + i) + " of b");
                 }
             }
+            // Through a ReadBuffer: the same bytes, in a window whose address agrees with the file position mod 64.
+            SafetensorsFile f = SafetensorsFile.open(file);
+            long dataStart = java.nio.file.Files.size(file) - data.length;
+            ReadBuffer into = new ReadBuffer();
+            for (int[] range : new int[][] {{0, 2000}, {2, 6}, {1990, 10}, {777, 0}, {64, 1000}}) {
+                long pos = f.filePosition(c.info("b"), range[0]);
+                assertEquals(dataStart + 12 + range[0], pos, "file position of byte " + range[0] + " of b");
+                ByteBuffer got = c.readBytes("b", range[0], range[1], into);
+                assertEquals(0, got.position());
+                assertEquals(range[1], got.limit());
+                assertEquals(java.nio.ByteOrder.LITTLE_ENDIAN, got.order());
+                assertEquals(pos % 64, got.alignmentOffset(0, 64), "window placed congruent to the file position");
+                for (int i = 0; i < range[1]; i++) {
+                    assertEquals(data[12 + range[0] + i], got.get(i), "byte " + (range[0] + i) + " of b");
+                }
+            }
+            f.close();
             IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                     () -> c.readBytes("a", 8, ByteBuffer.allocate(8)));
             assertTrue(e.getMessage().contains("[8, 16)") && e.getMessage().contains("12"), e.getMessage());

@@ -59,6 +59,14 @@ class TorchFileTest {
                     f.readBytes(ti, 0, got.limit(size));
                     f.readBytes(ti, size, got.limit(expected.length));
                     assertArrayEquals(expected, got.array(), file + " " + name);
+                    // Through a ReadBuffer; a strided view has no single file position, a contiguous one its own.
+                    java.nio.ByteBuffer window = f.readBytes(ti, size, expected.length - size, new ReadBuffer());
+                    byte[] tail = new byte[expected.length - size];
+                    window.get(tail);
+                    assertArrayEquals(java.util.Arrays.copyOfRange(expected, size, expected.length), tail, name);
+                    long pos = f.filePosition(ti, size);
+                    assertEquals(name.equals("weight_t") ? -1 : ti.begin() + size, pos, name);
+                    assertEquals(pos < 0 ? 0 : pos % 64, window.alignmentOffset(0, 64), name);
                 }
             }
         }
