@@ -213,7 +213,15 @@ final class DivergenceBench implements Main.Benchmark {
      * checksum so nothing is optimised away.
      */
     static long readRaw(List<Path> files, int threads) throws Exception {
-        final int block = 2 << 20;
+        return readRaw(files, threads, 2 << 20, 0);
+    }
+
+    /**
+     * {@link #readRaw(List, int)} in blocks of {@code block} bytes, each buffer starting {@code lead} bytes past a page
+     * boundary (0 to 4095): blocks start on page boundaries of the file, so {@code lead} is the destination's distance
+     * ahead of the source modulo 4 KiB.
+     */
+    static long readRaw(List<Path> files, int threads, int block, int lead) throws Exception {
         List<long[]> jobs = new ArrayList<>();
         List<FileChannel> channels = new ArrayList<>();
         try {
@@ -231,7 +239,8 @@ final class DivergenceBench implements Main.Benchmark {
             for (int k = 0; k < threads; k++) {
                 int id = k;
                 Thread t = new Thread(() -> {
-                    ByteBuffer buf = ByteBuffer.allocateDirect(block + 4096).alignedSlice(4096);
+                    ByteBuffer buf = ByteBuffer.allocateDirect(block + 2 * 4096).alignedSlice(4096).position(lead)
+                            .slice();
                     try {
                         int j;
                         while ((j = next.getAndIncrement()) < jobs.size()) {

@@ -20,6 +20,7 @@ public final class Main {
         BENCHMARKS.put("divergence", new DivergenceBench());
         BENCHMARKS.put("forward", new ForwardBench());
         BENCHMARKS.put("decode-matvec", new MatvecBench());
+        BENCHMARKS.put("read-placement", new ReadPlacementBench());
     }
 
     private Main() {}
