@@ -82,13 +82,15 @@ final class TaskVectorScan {
                 org.mergelab.io.KernelWarmUp w = new org.mergelab.io.KernelWarmUp();
                 int[] bounds = {TopK.magnitudeBits(0.3f) >>> CELL_SHIFT, TopK.magnitudeBits(0.6f) >>> CELL_SHIFT,
                     Integer.MAX_VALUE};
-                double[] above = new double[2 * TOP_SETS], baseAndDelta = new double[2];
+                double[] above = new double[2 * TOP_SETS], baseAndDelta = new double[2], dareSums = new double[2];
                 float[] tuned = new float[d.length];
+                long half = dareCutoff(0.5);
                 while (w.more()) {
                     long t = System.nanoTime();
                     TaskVectorLanes.delta(d, tuned, d.length, baseAndDelta);
                     TaskVectorLanes.moments(d, d.length, 0.1, q, sums, counts);
                     TaskVectorLanes.aboveSums(d, d.length, bounds, above);
+                    if (TaskVectorLanes.DARE) TaskVectorLanes.dare(d, d.length, t, half, false, dareSums);
                     w.took(System.nanoTime() - t);
                 }
                 return true;
@@ -221,6 +223,15 @@ final class TaskVectorScan {
         long cutoff = dareCutoff(o.dareDensity());
         boolean all = o.dareDensity() >= 1;
         long key = mix(o.dareSeed() ^ mix(name.hashCode() * 0x9E3779B97F4A7C15L + model));
+        double[] dareSums = new double[2];
+        if (vector && TaskVectorLanes.DARE) {
+            s.dareKept = TaskVectorLanes.dare(d, numel, key, cutoff, all, dareSums);
+            s.dareAbs = dareSums[0];
+            s.dareSq = dareSums[1];
+            return s;
+        }
+        // dare(d, 0, numel, ...) written out: as a call, the whole table measured 10 % slower where the scalar draws
+        // run (6.9-7.6 s against 6.3-6.7 s with -XX:UseAVX=2, three alternating JVMs each).
         long kept = 0;
         double dareAbs = 0, dareSq = 0;
         for (int i = 0; i < numel; i++) {
@@ -234,6 +245,27 @@ final class TaskVectorScan {
         s.dareAbs = dareAbs;
         s.dareSq = dareSq;
         return s;
+    }
+
+    /**
+     * DARE's draws over {@code d[from..to)}: element i is kept when draw {@code mix(key + i)} falls below
+     * {@code cutoff} (every element when {@code all}). Adds Σ|δ| and Σδ² over the kept elements to {@code sums[0]} and
+     * {@code sums[1]} and returns how many were kept. One draw per element from a counter, so the result does not
+     * depend on which thread or loop computes which range.
+     */
+    static long dare(float[] d, int from, int to, long key, long cutoff, boolean all, double[] sums) {
+        long kept = 0;
+        double dareAbs = 0, dareSq = 0;
+        for (int i = from; i < to; i++) {
+            int in = all ? 1 : below(mix(key + i), cutoff);
+            double v = d[i], a = Math.abs(v);
+            kept += in;
+            dareAbs += in * a;
+            dareSq += in * (v * v);
+        }
+        sums[0] += dareAbs;
+        sums[1] += dareSq;
+        return kept;
     }
 
     /**

@@ -232,6 +232,68 @@ class TaskVectorScanTest {
         }
     }
 
+    /**
+     * DARE's draws, scalar and Vector API alike, keep exactly the elements whose SplitMix64 draw on {@code key + i} is
+     * below the cutoff (all of them at density 1, none at 0), and sum |δ| and δ² over those: lengths around the
+     * vector width, counters that wrap past 2^64, tails that start mid-vector.
+     */
+    @Test
+    void dareKeepsTheElementsWhoseDrawIsBelowTheCutoffInBothLoops() {
+        Random r = new Random(17);
+        for (int n : new int[] {0, 1, 7, 8, 9, 17, 1000, 4099}) {
+            float[] d = new float[n];
+            for (int i = 0; i < n; i++) d[i] = (float) (r.nextGaussian() * 0.02);
+            for (double density : new double[] {0, 0.1, 0.5, 0.9, 1}) {
+                long cutoff = TaskVectorScan.dareCutoff(density);
+                // Keys that put the edge draws (the largest two, and the cutoff and its neighbours) on element 5.
+                long[] keys = {0, 12345, -3, r.nextLong(), unmix(-1) - 5, unmix(-2) - 5, unmix(cutoff) - 5,
+                    unmix(cutoff - 1) - 5, unmix(cutoff - 2) - 5, unmix(cutoff + 1) - 5};
+                for (long key : keys) {
+                    long kept = 0;
+                    double abs = 0, sq = 0;
+                    for (int i = 0; i < n; i++) {
+                        long draw = TaskVectorScan.mix(key + i);
+                        if (density >= 1 || Long.compareUnsigned(draw, cutoff) < 0) {
+                            kept++;
+                            abs += Math.abs((double) d[i]);
+                            sq += (double) d[i] * d[i];
+                        }
+                    }
+                    String where = "n=" + n + ", density " + density + ", key " + key;
+                    double[] sums = new double[2];
+                    assertEquals(kept, TaskVectorScan.dare(d, 0, n, key, cutoff, density >= 1, sums), where);
+                    assertEquals(abs, sums[0], 1e-12 * abs, where);
+                    assertEquals(sq, sums[1], 1e-12 * sq, where);
+                    if (PairKernel.VECTOR) {
+                        sums = new double[2];
+                        assertEquals(kept, TaskVectorLanes.dare(d, n, key, cutoff, density >= 1, sums),
+                                PairKernelTest.lanes() + " " + where);
+                        assertEquals(abs, sums[0], 1e-12 * abs, PairKernelTest.lanes() + " " + where);
+                        assertEquals(sq, sums[1], 1e-12 * sq, PairKernelTest.lanes() + " " + where);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The counter whose draw is {@code draw}: SplitMix64's finaliser undone step by step. */
+    private static long unmix(long draw) {
+        long z = draw ^ (draw >>> 31) ^ (draw >>> 62);
+        z *= inverse(0x94D049BB133111EBL);
+        z ^= (z >>> 27) ^ (z >>> 54);
+        z *= inverse(0xBF58476D1CE4E5B9L);
+        z ^= (z >>> 30) ^ (z >>> 60);
+        assertEquals(draw, TaskVectorScan.mix(z));
+        return z;
+    }
+
+    /** The inverse of an odd number modulo 2^64, by Newton's iteration (each step doubles the correct bits). */
+    private static long inverse(long odd) {
+        long x = odd;
+        for (int i = 0; i < 5; i++) x *= 2 - odd * x;
+        return x;
+    }
+
     /** DARE's branch-free draw test is the unsigned comparison, for every density's (even) cutoff and edge draws. */
     @Test
     void branchFreeDrawTestIsTheUnsignedComparison() {
