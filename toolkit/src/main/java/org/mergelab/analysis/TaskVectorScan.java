@@ -294,9 +294,8 @@ final class TaskVectorScan {
 
     /**
      * {@link TaskVectorLanes#moments}'s sums and counts over {@code d[from..to)}, one element at a time. The first
-     * four thresholds are counted
-     * in locals: counts kept in an array make every element wait for the previous element's store (this loop ran
-     * eight times slower that way).
+     * four thresholds are counted in locals: counts kept in an array make every element wait for the previous
+     * element's store (this loop ran eight times slower that way).
      */
     static void moments(float[] d, int from, int to, double mean, int[] q, double[] sums, long[] counts) {
         double sumSq = 0, sumAbs = 0, m2 = 0, m4 = 0;

@@ -218,15 +218,6 @@ public final class Checkpoint implements Closeable {
     }
 
     /**
-     * Copies the tensor's stored bytes {@code [from, from + dst.remaining())} into {@code dst} (see
-     * {@link TensorFile#readBytes}).
-     */
-    public void readBytes(String name, long from, java.nio.ByteBuffer dst) {
-        TensorInfo t = info(name);
-        file(t.file()).readBytes(t, from, dst);
-    }
-
-    /**
      * Copies the tensor's stored bytes {@code [from, from + length)} into a window of {@code into} and returns it (see
      * {@link TensorFile#readBytes(TensorInfo, long, int, ReadBuffer)}).
      */

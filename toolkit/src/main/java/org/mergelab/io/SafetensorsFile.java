@@ -236,7 +236,7 @@ public final class SafetensorsFile implements TensorFile {
     @Override
     public void readBytes(TensorInfo t, long from, ByteBuffer dst) {
         TensorBytes.checkRange(t, from, dst.remaining());
-        TensorBytes.read(path, channel, t, dataStart + t.begin() + from, dst);
+        TensorBytes.read(path, channel, t, filePosition(t, from), dst);
     }
 
     /**

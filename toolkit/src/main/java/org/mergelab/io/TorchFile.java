@@ -219,7 +219,7 @@ public final class TorchFile implements TensorFile {
             gather(t, from / size, dst.remaining() / size, dst);
             return;
         }
-        TensorBytes.read(path, channel, t, t.begin() + from, dst);
+        TensorBytes.read(path, channel, t, filePosition(t, from), dst);
     }
 
     /** Copies elements [from, from + n) of a strided tensor, in row-major order, into {@code out}. */

@@ -117,19 +117,18 @@ class SafetensorsTest {
             w.finish();
         }
         byte[] data = parseRaw(file).data();
-        try (Checkpoint c = Checkpoint.open(file)) {
+        try (Checkpoint c = Checkpoint.open(file); SafetensorsFile f = SafetensorsFile.open(file)) {
             // b starts after a's 12 bytes; ranges at its start, inside it and at its end.
             for (int[] range : new int[][] {{0, 2000}, {2, 6}, {1990, 10}, {777, 0}}) {
                 ByteBuffer dst = ByteBuffer.allocateDirect(range[1] + 3);
                 dst.position(3);
-                c.readBytes("b", range[0], dst);
+                f.readBytes(f.info("b"), range[0], dst);
                 assertEquals(dst.capacity(), dst.position(), "the buffer is filled and its position advanced");
                 for (int i = 0; i < range[1]; i++) {
                     assertEquals(data[12 + range[0] + i], dst.get(3 + i), "byte " + (range[0] + i) + " of b");
                 }
             }
             // Through a ReadBuffer: the same bytes, in a window whose address agrees with the file position mod 64.
-            SafetensorsFile f = SafetensorsFile.open(file);
             long dataStart = java.nio.file.Files.size(file) - data.length;
             ReadBuffer into = new ReadBuffer();
             for (int[] range : new int[][] {{0, 2000}, {2, 6}, {1990, 10}, {777, 0}, {64, 1000}}) {
@@ -144,9 +143,8 @@ class SafetensorsTest {
                     assertEquals(data[12 + range[0] + i], got.get(i), "byte " + (range[0] + i) + " of b");
                 }
             }
-            f.close();
             IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                    () -> c.readBytes("a", 8, ByteBuffer.allocate(8)));
+                    () -> c.readBytes("a", 8, 8, into));
             assertTrue(e.getMessage().contains("[8, 16)") && e.getMessage().contains("12"), e.getMessage());
         }
     }
